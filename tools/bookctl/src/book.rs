@@ -1,0 +1,118 @@
+//! Loading, expanding and rendering the book with mdBook's own library.
+
+use std::path::{Path, PathBuf};
+
+use mdbook_driver::MDBook;
+use mdbook_driver::book::BookItem;
+use mdbook_driver::builtin_renderers::MarkdownRenderer;
+
+use crate::diagnostics::capture_warnings;
+use crate::error::BookError;
+use crate::includes;
+
+/// A chapter after mdBook's link preprocessor ran: every `{{#include}}` and
+/// `{{#rustdoc_include}}` replaced by what the reader sees.
+#[derive(Debug, Clone)]
+pub struct ExpandedChapter {
+    /// Path relative to `src/`, as in `SUMMARY.md`.
+    pub path: PathBuf,
+    pub content: String,
+}
+
+/// A loaded book whose includes have been checked.
+pub struct Book {
+    root: PathBuf,
+    mdbook: MDBook,
+}
+
+impl Book {
+    /// Loads the book at `root` (the directory holding `book.toml`) and checks
+    /// that every include helper points at a file and anchor that exist.
+    pub fn open(root: impl AsRef<Path>) -> Result<Book, BookError> {
+        let root = root.as_ref().to_path_buf();
+        if !root.join("book.toml").is_file() {
+            return Err(BookError::NoBookToml(root));
+        }
+        let (loaded, warnings) = capture_warnings(|| MDBook::load(&root));
+        let mdbook = loaded.map_err(|error| BookError::Load {
+            root: root.clone(),
+            reason: format!("{error:#}"),
+        })?;
+        if !warnings.is_empty() {
+            return Err(BookError::Diagnostics {
+                stage: "loading the book",
+                messages: warnings,
+            });
+        }
+        let book = Book { root, mdbook };
+        for chapter in book.source_chapters() {
+            includes::check(&book.source_dir(), &chapter.path, &chapter.content)?;
+        }
+        Ok(book)
+    }
+
+    /// The directory holding `book.toml`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The chapters' directory (`src/` unless `book.toml` says otherwise).
+    pub fn source_dir(&self) -> PathBuf {
+        self.mdbook.source_dir()
+    }
+
+    /// Every chapter with a file, as written (drafts have no file and are skipped).
+    pub fn source_chapters(&self) -> Vec<ExpandedChapter> {
+        chapters_of(self.mdbook.iter())
+    }
+
+    /// Every chapter with a file, as mdBook's preprocessors leave it for rendering.
+    pub fn expanded_chapters(&self) -> Result<Vec<ExpandedChapter>, BookError> {
+        let (expanded, warnings) =
+            capture_warnings(|| self.mdbook.preprocess_book(&MarkdownRenderer::new()));
+        let (book, _context) = expanded.map_err(|error| BookError::Load {
+            root: self.root.clone(),
+            reason: format!("{error:#}"),
+        })?;
+        if !warnings.is_empty() {
+            return Err(BookError::Diagnostics {
+                stage: "expanding includes",
+                messages: warnings,
+            });
+        }
+        Ok(chapters_of(book.iter()))
+    }
+
+    /// Renders the HTML book into `destination` (or `book.toml`'s build
+    /// directory), failing on any warning mdBook reports.
+    pub fn render_html(mut self, destination: Option<&Path>) -> Result<PathBuf, BookError> {
+        if let Some(destination) = destination {
+            self.mdbook.config.build.build_dir = destination.to_path_buf();
+        }
+        let output = self.mdbook.build_dir_for("html");
+        let (built, warnings) = capture_warnings(|| self.mdbook.build());
+        built.map_err(|error| BookError::Render {
+            root: self.root.clone(),
+            reason: format!("{error:#}"),
+        })?;
+        if !warnings.is_empty() {
+            return Err(BookError::Diagnostics {
+                stage: "rendering HTML",
+                messages: warnings,
+            });
+        }
+        Ok(output)
+    }
+}
+
+fn chapters_of<'a>(items: impl Iterator<Item = &'a BookItem>) -> Vec<ExpandedChapter> {
+    items
+        .filter_map(|item| match item {
+            BookItem::Chapter(chapter) => chapter.path.as_ref().map(|path| ExpandedChapter {
+                path: path.clone(),
+                content: chapter.content.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,15 @@
+//! The book's own tool, as a library: `cargo book` (in `main.rs`) and the
+//! test suite (`tests/`) share it, so the tests check the book exactly the way
+//! it is built.
+
+pub mod book;
+pub mod diagnostics;
+pub mod error;
+pub mod includes;
+pub mod linkcheck;
+pub mod listings;
+pub mod outputs;
+pub mod snippets;
+
+pub use book::Book;
+pub use error::BookError;

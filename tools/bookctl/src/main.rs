@@ -1,0 +1,125 @@
+//! `cargo book`: the book's command-line tool.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use bookctl::listings::{self, ListingKind};
+use bookctl::outputs::{self, Outcome};
+use bookctl::{Book, BookError, linkcheck};
+use clap::{Parser, Subcommand};
+
+/// Build and check "Concurrency in Rust for Python Programmers".
+#[derive(Parser)]
+#[command(name = "cargo book", version, about)]
+struct Cli {
+    /// The book's root (the directory with book.toml); by default the nearest
+    /// one at or above the current directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render the HTML book (into book/ unless --dest says otherwise) and check its links.
+    Build {
+        /// Where to write the HTML.
+        #[arg(long, value_name = "DIR")]
+        dest: Option<PathBuf>,
+    },
+    /// Run every listing and compare its output with its output.txt.
+    Outputs {
+        /// Rewrite each output.txt from a fresh run instead of comparing.
+        #[arg(long)]
+        bless: bool,
+        /// Only the listings whose package name contains this text.
+        #[arg(long, short = 'p', value_name = "TEXT")]
+        package: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let root = match cli.root {
+        Some(root) => root,
+        None => find_root()?,
+    };
+    match cli.command {
+        Command::Build { dest } => build(&root, dest.as_deref()),
+        Command::Outputs { bless, package } => check_outputs(&root, bless, package.as_deref()),
+    }
+}
+
+/// The nearest directory at or above the current one that holds book.toml.
+fn find_root() -> Result<PathBuf> {
+    let here = std::env::current_dir().context("cannot read the current directory")?;
+    here.ancestors()
+        .find(|dir| dir.join("book.toml").is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| BookError::NoBookToml(here).into())
+}
+
+fn build(root: &Path, dest: Option<&Path>) -> Result<()> {
+    let book = Book::open(root)?;
+    let html = book.render_html(dest)?;
+    let broken = linkcheck::broken_links(&html)?;
+    if !broken.is_empty() {
+        let list: Vec<String> = broken.iter().map(ToString::to_string).collect();
+        bail!("the book has broken internal links:\n{}", list.join("\n"));
+    }
+    let index = html.join("index.html");
+    println!("Built the book: open {}", index.display());
+    println!("(or serve it with `mdbook serve --open` if you have mdBook 0.5 installed)");
+    Ok(())
+}
+
+fn check_outputs(root: &Path, bless: bool, filter: Option<&str>) -> Result<()> {
+    let selected: Vec<_> = listings::discover(root)?
+        .into_iter()
+        .filter(|listing| match &listing.kind {
+            ListingKind::Program { package, .. } => filter.is_none_or(|f| package.contains(f)),
+            ListingKind::CompileFail => false,
+        })
+        .collect();
+    if selected.is_empty() {
+        bail!("no listing package matches {filter:?}");
+    }
+    let executables = outputs::build(root, &selected)?;
+    let mut failures = 0;
+    for listing in &selected {
+        let ListingKind::Program { package, .. } = &listing.kind else {
+            continue;
+        };
+        let Some(executable) = executables.get(package) else {
+            bail!("cargo built no executable for {package}");
+        };
+        match outputs::check(listing, executable, bless) {
+            Outcome::Matches => println!("ok       {package}"),
+            Outcome::Blessed => println!("wrote    {}/output.txt", listing.id),
+            Outcome::Differs { expected, actual } => {
+                failures += 1;
+                println!("DIFFERS  {package}\n--- output.txt\n{expected}--- this run\n{actual}");
+            }
+            Outcome::Failed(reason) => {
+                failures += 1;
+                println!("FAILED   {package}: {reason}");
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} listing(s) failed; see above");
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Running every listing and comparing what it prints with its `output.txt`.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::BookError;
+use crate::listings::{Listing, ListingKind, OutputCheck};
+
+/// A listing that ran longer than this is reported as hanging.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// What happened when one listing was run and compared.
+#[derive(Debug)]
+pub enum Outcome {
+    Matches,
+    /// The output differs from `output.txt` (both shown as compared, masks applied).
+    Differs {
+        expected: String,
+        actual: String,
+    },
+    /// `output.txt` was (re)written from this run.
+    Blessed,
+    /// The program failed, hung, or could not be started.
+    Failed(String),
+}
+
+/// Builds every listing program with one `cargo build` and returns the path of
+/// each package's executable.
+pub fn build(root: &Path, listings: &[Listing]) -> Result<HashMap<String, PathBuf>, BookError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args([
+        "build",
+        "--quiet",
+        "--message-format=json-render-diagnostics",
+    ]);
+    for listing in listings {
+        if let ListingKind::Program { package, .. } = &listing.kind {
+            command.args(["--package", package]);
+        }
+    }
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| BookError::io("run cargo in", root, e))?;
+    if !output.status.success() {
+        return Err(BookError::io(
+            "build the listings in",
+            root,
+            std::io::Error::other(format!("cargo build exited with {}", output.status)),
+        ));
+    }
+    let mut executables = HashMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(executable), Some(package)) = (
+            message["executable"].as_str(),
+            message["target"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        executables.insert(package.to_owned(), PathBuf::from(executable));
+    }
+    Ok(executables)
+}
+
+/// Runs one program listing and compares (or, with `bless`, records) its output.
+pub fn check(listing: &Listing, executable: &Path, bless: bool) -> Outcome {
+    let ListingKind::Program { check, .. } = &listing.kind else {
+        return Outcome::Matches;
+    };
+    let actual = match run(executable, &listing.dir) {
+        Ok(stdout) => stdout,
+        Err(reason) => return Outcome::Failed(reason),
+    };
+    let expected_path = listing.dir.join("output.txt");
+    if bless {
+        return match std::fs::write(&expected_path, &actual) {
+            Ok(()) => Outcome::Blessed,
+            Err(e) => Outcome::Failed(format!("cannot write {}: {e}", expected_path.display())),
+        };
+    }
+    let expected = match std::fs::read_to_string(&expected_path) {
+        Ok(text) => text,
+        Err(e) => {
+            return Outcome::Failed(format!(
+                "cannot read {}: {e} (write it with `cargo book outputs --bless`)",
+                expected_path.display()
+            ));
+        }
+    };
+    let (expected, actual) = (comparable(check, &expected), comparable(check, &actual));
+    if expected == actual {
+        Outcome::Matches
+    } else {
+        Outcome::Differs { expected, actual }
+    }
+}
+
+/// The text as compared: masks applied, lines sorted when order may vary.
+pub fn comparable(check: &OutputCheck, text: &str) -> String {
+    let masked = check
+        .masks
+        .iter()
+        .fold(text.replace("\r\n", "\n"), |text, mask| {
+            mask.replace_all(&text, "<…>").into_owned()
+        });
+    if check.unordered {
+        let mut lines: Vec<&str> = masked.lines().collect();
+        lines.sort_unstable();
+        lines.join("\n") + "\n"
+    } else {
+        masked
+    }
+}
+
+/// Runs `executable` in `dir` and returns its standard output, or why it failed.
+fn run(executable: &Path, dir: &Path) -> Result<String, String> {
+    let mut child = Command::new(executable)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", executable.display()))?;
+    // Drain both pipes on their own threads so a chatty program cannot block.
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > TIME_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("still running after {TIME_LIMIT:?}; killed"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("cannot wait for the program: {e}")),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("exited with {status}; its stderr:\n{stderr}"))
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex::Regex;
+
+    #[test]
+    fn unordered_output_ignores_line_order_but_not_content() {
+        let check = OutputCheck {
+            unordered: true,
+            masks: vec![],
+        };
+        assert_eq!(comparable(&check, "b\na\n"), comparable(&check, "a\nb\n"));
+        assert_ne!(comparable(&check, "b\na\n"), comparable(&check, "a\na\n"));
+    }
+
+    #[test]
+    fn masks_hide_timings_only() {
+        let check = OutputCheck {
+            unordered: false,
+            masks: vec![Regex::new(r"\d+ ms").expect("valid")],
+        };
+        assert_eq!(
+            comparable(&check, "count 7 in 12 ms\n"),
+            comparable(&check, "count 7 in 340 ms\n")
+        );
+        assert_ne!(
+            comparable(&check, "count 7 in 12 ms\n"),
+            comparable(&check, "count 8 in 12 ms\n")
+        );
+    }
+}
