@@ -30,11 +30,13 @@ pub enum BookError {
         messages: Vec<String>,
     },
 
-    #[error("could not {action} {}: {source}", path.display())]
+    // `cause` rather than `source`: the message already says it, and
+    // `anyhow`'s `{:#}` would print a `#[source]` a second time.
+    #[error("could not {action} {}: {cause}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("{} has a malformed [package.metadata.book] table: {reason}", manifest.display())]
@@ -43,11 +45,11 @@ pub enum BookError {
 
 impl BookError {
     /// Wraps an I/O error with the action and the path it concerned.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         BookError::Io {
             action,
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

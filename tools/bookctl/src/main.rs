@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// Build and check "Concurrency in Rust for Python Programmers".
 #[derive(Parser)]
-#[command(name = "cargo book", version, about)]
+#[command(name = "cargo book", bin_name = "cargo book", version)]
 struct Cli {
     /// The book's root (the directory with book.toml); by default the nearest
     /// one at or above the current directory.

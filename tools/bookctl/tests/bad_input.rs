@@ -1,0 +1,114 @@
+//! `cargo book` on broken input: a clear message, a non-zero exit, no panic,
+//! and nothing of the reader's lost.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bookctl(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bookctl"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("bookctl starts")
+}
+
+/// A small valid book: one chapter that includes one file.
+fn small_book() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "book.toml",
+        "[book]\ntitle = \"Test\"\n[build]\ncreate-missing = false\n",
+    );
+    write("src/SUMMARY.md", "# Summary\n\n- [Chapter](chapter.md)\n");
+    write(
+        "src/chapter.md",
+        "# Chapter\n\n```rust\n{{#include ../code/main.rs:body}}\n```\n",
+    );
+    write(
+        "code/main.rs",
+        "// ANCHOR: body\nfn main() {}\n// ANCHOR_END: body\n",
+    );
+    dir
+}
+
+fn assert_fails_with(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "expected a failure, got success");
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "stderr lacks {expected:?}:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "bookctl panicked:\n{stderr}");
+}
+
+#[test]
+fn a_valid_book_builds() {
+    let book = small_book();
+    let output = bookctl(book.path(), &["build"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(book.path().join("book/chapter.html").is_file());
+}
+
+#[test]
+fn a_directory_without_book_toml_is_refused() {
+    let empty = tempfile::tempdir().expect("a temporary directory");
+    assert_fails_with(&bookctl(empty.path(), &["build"]), "no book.toml in");
+}
+
+#[test]
+fn a_chapter_missing_from_disk_is_reported() {
+    let book = small_book();
+    std::fs::remove_file(book.path().join("src/chapter.md")).expect("remove");
+    assert_fails_with(&bookctl(book.path(), &["build"]), "chapter.md");
+    // create-missing = false: the tool must not invent an empty chapter.
+    assert!(!book.path().join("src/chapter.md").exists());
+}
+
+#[test]
+fn a_missing_included_file_is_reported() {
+    let book = small_book();
+    std::fs::remove_file(book.path().join("code/main.rs")).expect("remove");
+    assert_fails_with(&bookctl(book.path(), &["build"]), "cannot read");
+}
+
+#[test]
+fn a_missing_anchor_is_reported() {
+    let book = small_book();
+    std::fs::write(book.path().join("code/main.rs"), "fn main() {}\n").expect("write");
+    assert_fails_with(&bookctl(book.path(), &["build"]), "ANCHOR: body");
+}
+
+#[test]
+fn a_malformed_book_toml_is_reported() {
+    let book = small_book();
+    std::fs::write(book.path().join("book.toml"), "[book\ntitle = ").expect("write");
+    assert_fails_with(&bookctl(book.path(), &["build"]), "could not load the book");
+}
+
+#[test]
+fn a_broken_link_is_reported() {
+    let book = small_book();
+    let chapter = book.path().join("src/chapter.md");
+    std::fs::write(&chapter, "# Chapter\n\nSee [the other page](other.md).\n").expect("write");
+    assert_fails_with(&bookctl(book.path(), &["build"]), "broken internal links");
+    // The reader's source is untouched.
+    let text = std::fs::read_to_string(&chapter).expect("read");
+    assert!(text.contains("[the other page](other.md)"));
+}
+
+#[test]
+fn outputs_without_listings_is_reported() {
+    let book = small_book();
+    assert_fails_with(&bookctl(book.path(), &["outputs"]), "listings");
+}
