@@ -30,9 +30,6 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
 
     let compile_fail_listings = compile_fail_sources(&root)?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?).join("chapters");
-    if out_dir.exists() {
-        std::fs::remove_dir_all(&out_dir)?;
-    }
     std::fs::create_dir_all(&out_dir)?;
 
     let mut expanded = Vec::new();
@@ -54,11 +51,28 @@ fn generate() -> Result<(), Box<dyn std::error::Error>> {
         // skeptic names each test after the file: threads/channels.md -> threads_channels_…
         let flat_name = chapter.path.to_string_lossy().replace(['/', '\\'], "_");
         let path = out_dir.join(flat_name);
-        std::fs::write(&path, split.runnable)?;
+        write_if_changed(&path, &split.runnable)?;
         expanded.push(path);
+    }
+    // A chapter that was removed or renamed leaves no stale tests behind.
+    for entry in std::fs::read_dir(&out_dir)? {
+        let path = entry?.path();
+        if !expanded.contains(&path) {
+            std::fs::remove_file(&path)?;
+        }
     }
     skeptic::generate_doc_tests(&expanded);
     Ok(())
+}
+
+/// skeptic asks cargo to rerun this script when a file it read changes, so an
+/// unchanged chapter must keep its timestamp: rewriting it would rebuild the
+/// tests (and miss skeptic's binary cache) on every run.
+fn write_if_changed(path: &Path, content: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    std::fs::write(path, content)
 }
 
 /// The text of every compile-fail listing, as a chapter would include it.

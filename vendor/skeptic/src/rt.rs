@@ -277,12 +277,16 @@ fn prepare(root_dir: &str, target_dir: &str) -> Arc<Prepared> {
         None
     };
 
-    let externs: Vec<(String, PathBuf)> =
+    let mut externs: Vec<(String, PathBuf)> =
         get_rlib_dependencies(root_dir, target_dir.clone(), Some(metadata))
             .expect("failed to read dependencies")
             .into_iter()
             .map(|dep| (dep.libname, dep.rlib))
             .collect();
+    // Patched for this book: the dependencies come out of a HashMap in a
+    // different order in every process, and the binary cache hashes them in
+    // order, so without sorting every run missed the cache.
+    externs.sort();
 
     // In the newer layout every unit's rlibs live in their own directory, and
     // rustc must be able to see all of them: a dependency may have been built
@@ -495,7 +499,10 @@ fn execute(
     }
 
     match compile_type {
-        CompileType::Full => cmd.arg("-o").arg(&binary_path),
+        // Patched for this book: without std's debug info a snippet's
+        // executable is about 20 times smaller, which keeps the binary cache
+        // small, and it links faster.
+        CompileType::Full => cmd.arg("-Cstrip=debuginfo").arg("-o").arg(&binary_path),
         CompileType::Check => cmd.arg(format!(
             "--emit=dep-info={0}.d,metadata={0}.m",
             binary_path.display()
@@ -506,13 +513,15 @@ fn execute(
 
     if let CompileType::Full = compile_type {
         if steps[0].failure.is_none() {
-            // Run the cached copy, so that the first time the system looks
-            // a new executable over (macOS takes a while to) is the last.
-            let binary = cache_key
-                .as_ref()
-                .and_then(|(binaries, key)| binaries.store(key, &binary_path))
-                .unwrap_or(binary_path);
-            steps.push(run_snippet(&binary, out_dir.path()));
+            // Patched for this book: run the executable rustc wrote, not the
+            // cached copy. While `store` writes the copy, another worker may
+            // fork and its child briefly inherit the writable descriptor, and
+            // executing the copy then fails with ETXTBSY ("text file busy").
+            // Nobody ever holds rustc's output open for writing.
+            if let Some((binaries, key)) = &cache_key {
+                binaries.store(key, &binary_path);
+            }
+            steps.push(run_snippet(&binary_path, out_dir.path()));
         }
     }
 
@@ -530,7 +539,22 @@ pub(crate) fn rustc_command() -> String {
 }
 
 fn capture(mut command: Command) -> Captured {
-    let output = match command.output() {
+    // Patched for this book: a cached executable restored by one worker may
+    // still be open for writing in a child process that another worker has
+    // just forked and not yet exec'd (see `execute`). That lasts microseconds,
+    // so retry "text file busy" a few times instead of failing the snippet.
+    const ETXTBSY: i32 = 26;
+    let mut output = command.output();
+    for _ in 0..50 {
+        match &output {
+            Err(e) if cfg!(unix) && e.raw_os_error() == Some(ETXTBSY) => {
+                thread::sleep(std::time::Duration::from_millis(10));
+                output = command.output();
+            }
+            _ => break,
+        }
+    }
+    let output = match output {
         Ok(output) => output,
         Err(e) => {
             return Captured {

@@ -13,12 +13,14 @@ fn print_letters() {
 }
 
 fn main() {
-    // `spawn` creates the thread and starts it: there is no separate `start()`.
+    // `spawn` creates the thread and starts it:
+    // there is no separate `start()`.
     let numbers = thread::spawn(print_numbers);
     let letters = thread::spawn(print_letters);
 
-    // `join` waits for a thread to finish. It returns `Err` if the thread
-    // panicked, and `expect` passes that panic on to `main`.
+    // `join` waits for a thread to finish. It returns
+    // `Err` if the thread panicked, and `expect`
+    // passes that panic on to `main`.
     numbers.join().expect("the numbers thread panicked");
     letters.join().expect("the letters thread panicked");
 

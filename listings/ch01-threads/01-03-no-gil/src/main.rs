@@ -8,17 +8,17 @@ use rayon::prelude::*;
 const LIMIT: u64 = 3_000_000;
 
 // ANCHOR: is_prime
-/// Trial division: deliberately slow, so there is real work to share.
+/// Trial division: slow on purpose, so there is work to share.
 fn is_prime(n: u64) -> bool {
     if n < 2 {
         return false;
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return n == 2;
     }
     let mut divisor = 3;
     while divisor * divisor <= n {
-        if n % divisor == 0 {
+        if n.is_multiple_of(divisor) {
             return false;
         }
         divisor += 2;
@@ -32,21 +32,21 @@ fn count_primes(numbers: Range<u64>) -> usize {
 // ANCHOR_END: is_prime
 
 // ANCHOR: two_threads
-/// Split the range in two halves and count each half on its own thread.
+/// Split the range in two and count each half on a thread.
 fn count_on_two_threads(numbers: Range<u64>) -> usize {
-    let middle = numbers.start + (numbers.end - numbers.start) / 2;
-    let (lower, upper) = (numbers.start..middle, middle..numbers.end);
+    let Range { start, end } = numbers;
+    let middle = start + (end - start) / 2;
     thread::scope(|scope| {
-        let lower_count = scope.spawn(|| count_primes(lower));
-        let upper_count = scope.spawn(|| count_primes(upper));
-        lower_count.join().expect("the lower half panicked")
-            + upper_count.join().expect("the upper half panicked")
+        let lower = scope.spawn(|| count_primes(start..middle));
+        let upper = scope.spawn(|| count_primes(middle..end));
+        lower.join().expect("the lower half panicked")
+            + upper.join().expect("the upper half panicked")
     })
 }
 // ANCHOR_END: two_threads
 
 // ANCHOR: rayon
-/// Let rayon split the range across its pool (one thread per core).
+/// Let rayon split the range across its pool.
 fn count_with_rayon(numbers: Range<u64>) -> usize {
     numbers.into_par_iter().filter(|&n| is_prime(n)).count()
 }
