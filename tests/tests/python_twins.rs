@@ -1,0 +1,66 @@
+//! The Python programs kept beside the listings (the "Python twins" whose
+//! timings the book quotes) must compute what their Rust listings compute.
+//! Without `python3` on the PATH the check is skipped, and says so.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+fn listing(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../listings")
+        .join(path)
+}
+
+#[test]
+fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
+    // A small limit: this checks the program, not its speed.
+    let output = match Command::new("python3")
+        .arg(listing("ch01-threads/01-03-no-gil/no_gil.py"))
+        .arg("20000")
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) => {
+            // Straight to stderr: libtest would hide an `eprintln!` of a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED no_gil.py: python3 is not available ({error})"
+            );
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "no_gil.py failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = format!("primes below 20000: {}\n", primes_below(20_000));
+    assert!(
+        stdout.starts_with(&expected),
+        "expected {expected:?} in:\n{stdout}"
+    );
+    // The same lines as the Rust listing prints for its first two variants.
+    for label in ["1 thread ", "2 threads (halves) "] {
+        assert!(stdout.contains(label), "no {label:?} line in:\n{stdout}");
+    }
+}
+
+/// An independent count (a sieve, not trial division) to compare against.
+fn primes_below(limit: usize) -> usize {
+    let mut is_prime = vec![true; limit];
+    for flag in is_prime.iter_mut().take(2) {
+        *flag = false;
+    }
+    let mut n = 2;
+    while n * n < limit {
+        if is_prime[n] {
+            for multiple in (n * n..limit).step_by(n) {
+                is_prime[multiple] = false;
+            }
+        }
+        n += 1;
+    }
+    is_prime.iter().filter(|&&prime| prime).count()
+}
