@@ -30,6 +30,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dest: Option<PathBuf>,
     },
+    /// Check the internal links of an HTML book rendered elsewhere (e.g. by `mdbook build`).
+    Links {
+        /// The directory holding the rendered HTML.
+        #[arg(value_name = "HTML_DIR")]
+        html: PathBuf,
+    },
     /// Run every listing and compare its output with its output.txt.
     Outputs {
         /// Rewrite each output.txt from a fresh run instead of comparing.
@@ -52,13 +58,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let root = match cli.root {
-        Some(root) => root,
-        None => find_root()?,
-    };
+    let root = || cli.root.clone().map_or_else(find_root, Ok);
     match cli.command {
-        Command::Build { dest } => build(&root, dest.as_deref()),
-        Command::Outputs { bless, package } => check_outputs(&root, bless, package.as_deref()),
+        Command::Build { ref dest } => build(&root()?, dest.as_deref()),
+        Command::Links { ref html } => check_links(html),
+        Command::Outputs { bless, ref package } => {
+            check_outputs(&root()?, bless, package.as_deref())
+        }
     }
 }
 
@@ -74,14 +80,25 @@ fn find_root() -> Result<PathBuf> {
 fn build(root: &Path, dest: Option<&Path>) -> Result<()> {
     let book = Book::open(root)?;
     let html = book.render_html(dest)?;
-    let broken = linkcheck::broken_links(&html)?;
+    check_links(&html)?;
+    let index = html.join("index.html");
+    println!("Built the book: open {}", index.display());
+    println!("(or serve it with `mdbook serve --open` if you have mdBook 0.5 installed)");
+    Ok(())
+}
+
+fn check_links(html: &Path) -> Result<()> {
+    if !html.join("index.html").is_file() {
+        bail!(
+            "{} has no index.html: pass the directory of a rendered book",
+            html.display()
+        );
+    }
+    let broken = linkcheck::broken_links(html)?;
     if !broken.is_empty() {
         let list: Vec<String> = broken.iter().map(ToString::to_string).collect();
         bail!("the book has broken internal links:\n{}", list.join("\n"));
     }
-    let index = html.join("index.html");
-    println!("Built the book: open {}", index.display());
-    println!("(or serve it with `mdbook serve --open` if you have mdBook 0.5 installed)");
     Ok(())
 }
 

@@ -112,3 +112,10 @@ fn outputs_without_listings_is_reported() {
     let book = small_book();
     assert_fails_with(&bookctl(book.path(), &["outputs"]), "listings");
 }
+
+#[test]
+fn links_needs_a_rendered_book() {
+    let empty = tempfile::tempdir().expect("a temporary directory");
+    let path = empty.path().to_str().expect("a UTF-8 temporary path");
+    assert_fails_with(&bookctl(empty.path(), &["links", path]), "no index.html");
+}
