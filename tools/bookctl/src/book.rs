@@ -33,17 +33,14 @@ impl Book {
         if !root.join("book.toml").is_file() {
             return Err(BookError::NoBookToml(root));
         }
-        let (loaded, warnings) = capture_warnings(|| MDBook::load(&root));
-        let mdbook = loaded.map_err(|error| BookError::Load {
-            root: root.clone(),
-            reason: format!("{error:#}"),
-        })?;
-        if !warnings.is_empty() {
-            return Err(BookError::Diagnostics {
-                stage: "loading the book",
-                messages: warnings,
-            });
-        }
+        let mdbook = mdbook_step(
+            "loading the book",
+            || MDBook::load(&root),
+            |reason| BookError::Load {
+                root: root.clone(),
+                reason,
+            },
+        )?;
         let book = Book { root, mdbook };
         for chapter in book.source_chapters() {
             includes::check(&book.source_dir(), &chapter.path, &chapter.content)?;
@@ -68,18 +65,14 @@ impl Book {
 
     /// Every chapter with a file, as mdBook's preprocessors leave it for rendering.
     pub fn expanded_chapters(&self) -> Result<Vec<ExpandedChapter>, BookError> {
-        let (expanded, warnings) =
-            capture_warnings(|| self.mdbook.preprocess_book(&MarkdownRenderer::new()));
-        let (book, _context) = expanded.map_err(|error| BookError::Load {
-            root: self.root.clone(),
-            reason: format!("{error:#}"),
-        })?;
-        if !warnings.is_empty() {
-            return Err(BookError::Diagnostics {
-                stage: "expanding includes",
-                messages: warnings,
-            });
-        }
+        let (book, _context) = mdbook_step(
+            "expanding includes",
+            || self.mdbook.preprocess_book(&MarkdownRenderer::new()),
+            |reason| BookError::Load {
+                root: self.root.clone(),
+                reason,
+            },
+        )?;
         Ok(chapters_of(book.iter()))
     }
 
@@ -90,19 +83,34 @@ impl Book {
             self.mdbook.config.build.build_dir = destination.to_path_buf();
         }
         let output = self.mdbook.build_dir_for("html");
-        let (built, warnings) = capture_warnings(|| self.mdbook.build());
-        built.map_err(|error| BookError::Render {
-            root: self.root.clone(),
-            reason: format!("{error:#}"),
-        })?;
-        if !warnings.is_empty() {
-            return Err(BookError::Diagnostics {
-                stage: "rendering HTML",
-                messages: warnings,
-            });
-        }
+        mdbook_step(
+            "rendering HTML",
+            || self.mdbook.build(),
+            |reason| BookError::Render {
+                root: self.root.clone(),
+                reason,
+            },
+        )?;
         Ok(output)
     }
+}
+
+/// Runs one step of mdBook: the step fails on its error (wrapped by `fail`),
+/// and also on any warning or error mdBook merely logged meanwhile.
+fn mdbook_step<T>(
+    stage: &'static str,
+    work: impl FnOnce() -> anyhow::Result<T>,
+    fail: impl FnOnce(String) -> BookError,
+) -> Result<T, BookError> {
+    let (result, warnings) = capture_warnings(work);
+    let value = result.map_err(|error| fail(format!("{error:#}")))?;
+    if !warnings.is_empty() {
+        return Err(BookError::Diagnostics {
+            stage,
+            messages: warnings,
+        });
+    }
+    Ok(value)
 }
 
 fn chapters_of<'a>(items: impl Iterator<Item = &'a BookItem>) -> Vec<ExpandedChapter> {
