@@ -83,6 +83,7 @@ impl Book {
             self.mdbook.config.build.build_dir = destination.to_path_buf();
         }
         let output = self.mdbook.build_dir_for("html");
+        refuse_foreign_directory(&output)?;
         mdbook_step(
             "rendering HTML",
             || self.mdbook.build(),
@@ -93,6 +94,19 @@ impl Book {
         )?;
         Ok(output)
     }
+}
+
+/// mdBook empties its output directory before it renders. Refuse to render
+/// into a non-empty directory that is not an earlier mdBook output (those hold
+/// a `.nojekyll` file), so that a mistyped `--dest` cannot delete anything.
+fn refuse_foreign_directory(output: &Path) -> Result<(), BookError> {
+    let Ok(mut entries) = std::fs::read_dir(output) else {
+        return Ok(()); // missing: mdBook creates it
+    };
+    if entries.next().is_some() && !output.join(".nojekyll").exists() {
+        return Err(BookError::ForeignOutputDir(output.to_path_buf()));
+    }
+    Ok(())
 }
 
 /// Runs one step of mdBook: the step fails on its error (wrapped by `fail`),

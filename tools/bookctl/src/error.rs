@@ -17,6 +17,13 @@ pub enum BookError {
     #[error("could not render the book in {}: {reason}", root.display())]
     Render { root: PathBuf, reason: String },
 
+    #[error(
+        "{} is not empty and holds no earlier rendering of a book; rendering there would \
+         delete its contents, so choose a new or empty directory",
+        .0.display()
+    )]
+    ForeignOutputDir(PathBuf),
+
     #[error("{} in {}: {reason}", helper, chapter.display())]
     BrokenInclude {
         chapter: PathBuf,

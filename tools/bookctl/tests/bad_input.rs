@@ -119,3 +119,33 @@ fn links_needs_a_rendered_book() {
     let path = empty.path().to_str().expect("a UTF-8 temporary path");
     assert_fails_with(&bookctl(empty.path(), &["links", path]), "no index.html");
 }
+
+#[test]
+fn a_destination_that_is_not_a_book_is_left_alone() {
+    let book = small_book();
+    let elsewhere = tempfile::tempdir().expect("a temporary directory");
+    let precious = elsewhere.path().join("notes.txt");
+    std::fs::write(&precious, "keep me").expect("write");
+    let dest = elsewhere.path().to_str().expect("a UTF-8 temporary path");
+    assert_fails_with(
+        &bookctl(book.path(), &["build", "--dest", dest]),
+        "not empty",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&precious).expect("still there"),
+        "keep me"
+    );
+}
+
+#[test]
+fn rebuilding_into_an_earlier_output_works() {
+    let book = small_book();
+    for _ in 0..2 {
+        let output = bookctl(book.path(), &["build"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
