@@ -14,9 +14,25 @@ fn listing(path: &str) -> std::path::PathBuf {
 
 #[test]
 fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
-    // A small limit: this checks the program, not its speed.
+    check_twin(
+        "ch01-threads/01-03-no-gil/no_gil.py",
+        &["1 thread ", "2 threads (halves) "],
+    );
+}
+
+#[test]
+fn primes_pool_py_counts_the_same_primes_as_listing_2_3() {
+    check_twin(
+        "ch02-processes/02-03-primes-on-processes/primes_pool.py",
+        &["1 thread ", "2 processes, 64 jobs ", "process pool "],
+    );
+}
+
+/// Runs a Python twin with a small limit (this checks the program, not its
+/// speed): it must print the right prime count and the lines the book quotes.
+fn check_twin(script: &str, labels: &[&str]) {
     let output = match Command::new("python3")
-        .arg(listing("ch01-threads/01-03-no-gil/no_gil.py"))
+        .arg(listing(script))
         .arg("20000")
         .output()
     {
@@ -25,7 +41,7 @@ fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
             // Straight to stderr: libtest would hide an `eprintln!` of a passing test.
             let _ = writeln!(
                 std::io::stderr(),
-                "SKIPPED no_gil.py: python3 is not available ({error})"
+                "SKIPPED {script}: python3 is not available ({error})"
             );
             return;
         }
@@ -33,7 +49,7 @@ fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "no_gil.py failed:\n{stdout}{}",
+        "{script} failed:\n{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let expected = format!("primes below 20000: {}\n", primes_below(20_000));
@@ -41,8 +57,7 @@ fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
         stdout.starts_with(&expected),
         "expected {expected:?} in:\n{stdout}"
     );
-    // The same lines as the Rust listing prints for its first two variants.
-    for label in ["1 thread ", "2 threads (halves) "] {
+    for label in labels {
         assert!(stdout.contains(label), "no {label:?} line in:\n{stdout}");
     }
 }

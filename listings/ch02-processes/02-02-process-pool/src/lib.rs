@@ -1,0 +1,45 @@
+//! A pool of worker processes, like Python's `multiprocessing.Pool`, built
+//! on `std::process::Command` (Listing 2-2 of the book).
+//!
+//! - A worker is a program started in worker mode: usually this very program
+//!   again, with `--worker` ([`WorkerCommand::current_exe`]), as Python's
+//!   *spawn* start method starts a fresh interpreter.
+//! - Jobs travel as lines of text over the worker's standard input, and
+//!   answers come back over its standard output ([`wire`] documents the
+//!   format).
+//! - A job is a name and an input string. The worker looks the name up in a
+//!   `match` of its own, because a closure cannot be sent to another process.
+//! - A job that panics, and a worker that dies or garbles its answer, give
+//!   that job an error ([`JobError`]); the pool replaces the worker and the
+//!   other jobs go on. Every process the pool starts is reaped.
+//!
+//! ```no_run
+//! use ch02_02_process_pool::{Pool, WORKER_ARG, WorkerCommand, worker};
+//!
+//! fn run_job(job: &str, input: &str) -> Result<String, String> {
+//!     match job {
+//!         "shout" => Ok(input.to_uppercase()),
+//!         _ => Err(format!("no job named `{job}`")),
+//!     }
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
+//!         return Ok(worker::serve(run_job)?);
+//!     }
+//!     let pool = Pool::new(2, WorkerCommand::current_exe()?)?;
+//!     assert_eq!(pool.submit("shout", "hello").get()?, "HELLO");
+//!     pool.join();
+//!     Ok(())
+//! }
+//! ```
+
+mod job;
+mod pool;
+mod process;
+pub mod wire;
+pub mod worker;
+
+pub use job::{JobError, JobHandle, JobResult};
+pub use pool::Pool;
+pub use process::{WORKER_ARG, WorkerCommand};

@@ -1,0 +1,87 @@
+use std::env;
+use std::error::Error;
+use std::fs;
+use std::process;
+use std::thread;
+use std::time::Duration;
+
+use ch02_02_process_pool::{Pool, WORKER_ARG, WorkerCommand, worker};
+
+// ANCHOR: main
+fn main() -> Result<(), Box<dyn Error>> {
+    // The pool starts this same program again with `--worker`. In that mode
+    // it serves jobs instead of running the demo.
+    if env::args().nth(1).as_deref() == Some(WORKER_ARG) {
+        return Ok(worker::serve(run_job)?);
+    }
+
+    let mut pool = Pool::new(2, WorkerCommand::current_exe()?)?;
+    let workers = pool.worker_pids();
+    println!(
+        "parent process {} started worker processes {} and {}",
+        process::id(),
+        workers[0],
+        workers[1]
+    );
+
+    // Three jobs, queued at once; each handle is a promise of an answer.
+    let handles: Vec<_> = ["A", "B", "C"]
+        .into_iter()
+        .map(|name| pool.submit("worker", name))
+        .collect();
+
+    pool.close(); // no more jobs
+    pool.join(); // every job has run, every worker has exited
+
+    for handle in handles {
+        let report = handle.get()?;
+        println!("{report}");
+        // The report ends in the id of the process that wrote it.
+        let pid: u32 = report.rsplit(' ').next().unwrap_or_default().parse()?;
+        assert!(workers.contains(&pid), "the job ran outside the pool");
+    }
+    println!("All processes have finished");
+    Ok(())
+}
+// ANCHOR_END: main
+
+// ANCHOR: registry
+/// Every job a worker can run, by name: a closure cannot travel to another
+/// process, a name can.
+fn run_job(job: &str, input: &str) -> Result<String, String> {
+    match job {
+        "worker" => Ok(worker(input)),
+        "pid" => Ok(process::id().to_string()),
+        // Jobs that misbehave on purpose, for the pool's tests (tests/*.rs).
+        "fail" => Err(input.to_owned()),
+        "panic" => panic!("{input}"),
+        "exit" => process::exit(input.parse().unwrap_or(1)),
+        "abort" => process::abort(),
+        "print" => {
+            println!("{input}"); // breaks the wire format: stdout is the pool's
+            Ok(String::new())
+        }
+        "wait_to_be_killed" => wait_to_be_killed(input),
+        _ => Err(format!("no job named `{job}`")),
+    }
+}
+
+/// The job of the Python example. It returns its line instead of printing
+/// it, because a worker's standard output carries its answers to the pool.
+fn worker(name: &str) -> String {
+    format!("Worker {name} is working in process {}", process::id())
+}
+// ANCHOR_END: registry
+
+/// Writes this process's id to the file `path`, so that a test knows the
+/// job has started and whom to kill, then waits to be killed.
+fn wait_to_be_killed(path: &str) -> Result<String, String> {
+    // Write, then rename: the file appears whole or not at all.
+    let unfinished = format!("{path}.part");
+    fs::write(&unfinished, process::id().to_string()).map_err(|e| e.to_string())?;
+    fs::rename(&unfinished, path).map_err(|e| e.to_string())?;
+    for _ in 0..600 {
+        thread::sleep(Duration::from_millis(100));
+    }
+    Err("nobody killed this worker within a minute".to_owned())
+}

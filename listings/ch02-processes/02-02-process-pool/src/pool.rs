@@ -1,0 +1,258 @@
+//! The pool: one queue of jobs, and one dispatcher thread per worker process
+//! that takes a job from the queue, hands it to its worker and waits for the
+//! answer.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::job::{Job, JobError, JobHandle, JobResult};
+use crate::process::{EXIT_GRACE, Silence, WorkerCommand, WorkerProcess};
+use crate::wire::{self, Outcome};
+
+/// The process id of each dispatcher's worker; `None` while it has none.
+type Pids = Arc<Mutex<Vec<Option<u32>>>>;
+
+/// A pool of worker processes, like Python's `multiprocessing.Pool`.
+///
+/// Jobs are named, not passed as closures: a worker is another program and
+/// can only be told *which* of its functions to run, and on what input.
+pub struct Pool {
+    /// `None` once the pool is closed.
+    jobs: Option<Sender<Job>>,
+    dispatchers: Vec<JoinHandle<()>>,
+    pids: Pids,
+    next_id: AtomicU64,
+}
+
+impl Pool {
+    /// Starts `workers` processes with `command` and waits until each has
+    /// greeted. Fails if any of them cannot start, exits, or greets with
+    /// anything else; none is left running then. (A program that neither
+    /// writes a line nor exits would keep this waiting.)
+    pub fn new(workers: usize, command: WorkerCommand) -> io::Result<Self> {
+        if workers == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a pool needs at least one worker",
+            ));
+        }
+        // Start them all before anything else, so that a program that cannot
+        // run is the constructor's error and not every job's. They start up
+        // side by side; then each must greet. On an error, the processes
+        // started so far are dropped, which reaps them.
+        let processes = (0..workers)
+            .map(|_| WorkerProcess::spawn(&command))
+            .collect::<io::Result<Vec<_>>>()?
+            .into_iter()
+            .map(WorkerProcess::ready)
+            .collect::<io::Result<Vec<_>>>()?;
+
+        let (sender, receiver) = mpsc::channel();
+        // A `Receiver` cannot be cloned: the dispatchers share it behind a
+        // mutex, as the threads of Listing 1-9 do.
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut pool = Self {
+            jobs: Some(sender),
+            dispatchers: Vec::with_capacity(workers),
+            pids: Arc::new(Mutex::new(
+                processes.iter().map(|worker| Some(worker.pid())).collect(),
+            )),
+            next_id: AtomicU64::new(0),
+        };
+        for (slot, worker) in processes.into_iter().enumerate() {
+            let dispatcher = Dispatcher {
+                slot,
+                command: command.clone(),
+                worker: Some(worker),
+                pids: Arc::clone(&pool.pids),
+            };
+            let jobs = Arc::clone(&receiver);
+            // If this fails, `pool` is dropped, which stops the dispatchers
+            // already running, and they stop their workers.
+            let handle = thread::Builder::new()
+                .name(format!("pool-dispatcher-{slot}"))
+                .spawn(move || dispatcher.run(&jobs))?;
+            pool.dispatchers.push(handle);
+        }
+        Ok(pool)
+    }
+
+    // ANCHOR: submit
+    /// Queues job `job` with `input` and returns at once: Python's
+    /// `apply_async`. The handle's `get` waits for the answer.
+    pub fn submit(&self, job: &str, input: &str) -> JobHandle {
+        if !wire::is_job_name(job) {
+            return JobHandle::failed(JobError::Rejected(format!(
+                "{job:?} is not a job name: it must be one word"
+            )));
+        }
+        let Some(jobs) = &self.jobs else {
+            return JobHandle::failed(JobError::Rejected("the pool is closed".into()));
+        };
+        let (reply, answer) = mpsc::channel();
+        let job = Job {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            name: job.to_owned(),
+            input: input.to_owned(),
+            reply,
+        };
+        // This fails only if every dispatcher is gone; the job is dropped
+        // with its reply sender then, and the handle reports it as lost.
+        let _ = jobs.send(job);
+        JobHandle::new(answer)
+    }
+
+    /// Runs `job` on every input and returns the results in input order:
+    /// Python's `map`, except that one failed job does not hide the others.
+    pub fn map<I>(&self, job: &str, inputs: I) -> Vec<JobResult>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        // Queue everything first, so that every worker has work, then
+        // collect the answers in order.
+        let handles: Vec<JobHandle> = inputs
+            .into_iter()
+            .map(|input| self.submit(job, input.as_ref()))
+            .collect();
+        handles.into_iter().map(JobHandle::get).collect()
+    }
+    // ANCHOR_END: submit
+
+    // ANCHOR: close
+    /// Stops taking jobs; the jobs already queued still run. Python's `close`.
+    pub fn close(&mut self) {
+        // Dropping the only sender ends each dispatcher's `recv` loop once
+        // the queue is empty.
+        self.jobs = None;
+    }
+
+    /// Closes the pool if it is not closed yet, waits for every queued job,
+    /// then stops every worker process and reaps it. Python's `join`.
+    /// Dropping a pool does the same.
+    pub fn join(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        self.close();
+        for dispatcher in self.dispatchers.drain(..) {
+            // A dispatcher that panicked has already dropped (and so reaped)
+            // its worker; its unanswered jobs report themselves as lost.
+            let _ = dispatcher.join();
+        }
+    }
+    // ANCHOR_END: close
+
+    /// The process ids of the workers running now.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        lock(&self.pids).iter().flatten().copied().collect()
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// The thread that feeds one worker process.
+struct Dispatcher {
+    slot: usize,
+    command: WorkerCommand,
+    /// `None` after the worker died and no replacement could be started.
+    worker: Option<WorkerProcess>,
+    pids: Pids,
+}
+
+impl Dispatcher {
+    fn run(mut self, jobs: &Mutex<Receiver<Job>>) {
+        loop {
+            // The guard is a temporary, dropped at the end of this statement:
+            // the queue is free for the others while this job runs.
+            let next = lock(jobs).recv();
+            // `Err` means that the pool is closed and the queue is empty.
+            let Ok(job) = next else { break };
+            let result = self.run_job(&job);
+            // The submitter may have dropped its handle; then nobody asks.
+            let _ = job.reply.send(result);
+        }
+        if let Some(worker) = self.worker.take() {
+            // Closing its input asks the worker to exit.
+            self.retire(worker, EXIT_GRACE);
+        }
+    }
+
+    // ANCHOR: run_job
+    fn run_job(&mut self, job: &Job) -> JobResult {
+        let mut worker = match self.send(job) {
+            Ok(worker) => worker,
+            // That worker died while it was idle and never read the job, so
+            // the job can safely go to a fresh one; once.
+            Err(JobError::WorkerDied { .. }) => self.send(job)?,
+            Err(error) => return Err(error),
+        };
+        let error = match worker.receive(job.id) {
+            Ok(outcome) => {
+                self.worker = Some(worker);
+                return match outcome {
+                    Outcome::Ok(output) => Ok(output),
+                    Outcome::Err(message) => Err(JobError::Failed(message)),
+                    Outcome::Panic(message) => Err(JobError::Panicked(message)),
+                };
+            }
+            // The worker died during the job: it exited, crashed or was
+            // killed. Reap it, and tell the job how it ended.
+            Err(Silence::Gone) => self.retire(worker, EXIT_GRACE),
+            // Its output can no longer be trusted: kill it at once.
+            Err(Silence::Garbled(detail)) => {
+                let pid = worker.pid();
+                self.retire(worker, Duration::ZERO);
+                JobError::Protocol { pid, detail }
+            }
+        };
+        // Keep the pool at full strength. If no replacement starts, the
+        // next job that comes here reports why.
+        if let Ok(replacement) = self.start_worker() {
+            self.worker = Some(replacement);
+        }
+        Err(error)
+    }
+    // ANCHOR_END: run_job
+
+    /// Sends `job` to this dispatcher's worker, starting one if it has none.
+    fn send(&mut self, job: &Job) -> Result<WorkerProcess, JobError> {
+        let mut worker = match self.worker.take() {
+            Some(worker) => worker,
+            None => self.start_worker().map_err(JobError::WorkerStart)?,
+        };
+        match worker.send(job.id, &job.name, &job.input) {
+            Ok(()) => Ok(worker),
+            Err(_) => Err(self.retire(worker, EXIT_GRACE)),
+        }
+    }
+
+    fn start_worker(&self) -> io::Result<WorkerProcess> {
+        let worker = WorkerProcess::start(&self.command)?;
+        lock(&self.pids)[self.slot] = Some(worker.pid());
+        Ok(worker)
+    }
+
+    /// Stops and reaps `worker`, and says how it ended.
+    fn retire(&self, mut worker: WorkerProcess, grace: Duration) -> JobError {
+        let pid = worker.pid();
+        let status = worker.finish(grace).ok();
+        lock(&self.pids)[self.slot] = None;
+        JobError::WorkerDied { pid, status }
+    }
+}
+
+/// Locks `mutex` even if a thread panicked while holding it: the data behind
+/// these locks (a queue, a list of pids) is valid at every moment.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
