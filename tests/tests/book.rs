@@ -15,7 +15,9 @@ fn root() -> &'static Path {
 
 #[test]
 fn renders_without_warnings_and_every_internal_link_resolves() {
-    let book = Book::open(root()).expect("the book loads");
+    let book = Book::open(root())
+        .and_then(Book::without_search_index)
+        .expect("the book loads");
     let dest = tempfile::tempdir().expect("a temporary directory");
     let html = book
         .render_html(Some(dest.path()))
@@ -77,4 +79,28 @@ fn collect_markdown(base: &Path, dir: &Path, found: &mut BTreeSet<PathBuf>) {
             found.insert(relative.to_path_buf());
         }
     }
+}
+
+#[test]
+fn every_listing_with_tests_of_its_own_runs_them_under_cargo_test() {
+    // A bare `cargo test` covers only the workspace's default members.
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("root Cargo.toml");
+    let default_members = manifest
+        .split_once("default-members = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .expect("the root Cargo.toml lists default-members");
+    let missing: Vec<String> = listings::discover(root())
+        .expect("the listings are readable")
+        .into_iter()
+        .filter(|listing| {
+            listing.dir.join("tests").is_dir() || listing.dir.join("src/lib.rs").is_file()
+        })
+        .filter(|listing| !default_members.contains(&format!("\"listings/{}\"", listing.id)))
+        .map(|listing| listing.id)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "listings with tests that `cargo test` would skip; add them to default-members: {missing:?}"
+    );
 }

@@ -4,6 +4,9 @@
 //! `cargo book outputs --bless`.
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 
 use bookctl::listings::{self, ListingKind};
 use bookctl::outputs::{self, Outcome};
@@ -24,20 +27,30 @@ fn every_listing_prints_what_the_book_shows() {
     );
     let executables = outputs::build(root, &programs).expect("the listings build");
 
-    let mut problems = Vec::new();
-    for listing in &programs {
-        let ListingKind::Program { package, .. } = &listing.kind else {
-            continue;
-        };
-        let executable = &executables[package];
-        match outputs::check(listing, executable, false) {
-            Outcome::Matches | Outcome::Blessed => {}
-            Outcome::Differs { expected, actual } => problems.push(format!(
-                "{package}: output differs\n--- output.txt\n{expected}--- this run\n{actual}"
-            )),
-            Outcome::Failed(reason) => problems.push(format!("{package}: {reason}")),
+    // Two listings at a time: most of them wait more than they compute, and
+    // their timings are masked, so sharing the cores changes no comparison.
+    let next = AtomicUsize::new(0);
+    let problems = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while let Some(listing) = programs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let ListingKind::Program { package, .. } = &listing.kind else {
+                        continue;
+                    };
+                    let problem = match outputs::check(listing, &executables[package], false) {
+                        Outcome::Matches | Outcome::Blessed => continue,
+                        Outcome::Differs { expected, actual } => format!(
+                            "{package}: output differs\n--- output.txt\n{expected}--- this run\n{actual}"
+                        ),
+                        Outcome::Failed(reason) => format!("{package}: {reason}"),
+                    };
+                    problems.lock().expect("no checker panicked").push(problem);
+                }
+            });
         }
-    }
+    });
+    let problems = problems.into_inner().expect("no checker panicked");
     assert!(
         problems.is_empty(),
         "{}\n(if the change is intended: cargo book outputs --bless)",

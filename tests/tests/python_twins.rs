@@ -14,26 +14,62 @@ fn listing(path: &str) -> std::path::PathBuf {
 
 #[test]
 fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
-    check_twin(
-        "ch01-threads/01-03-no-gil/no_gil.py",
-        &["1 thread ", "2 threads (halves) "],
-    );
+    let Some(stdout) = run_twin("ch01-threads/01-03-no-gil/no_gil.py", &["20000"]) else {
+        return;
+    };
+    assert_prime_count(&stdout, 20_000);
+    assert_has_lines(&stdout, &["1 thread ", "2 threads (halves) "]);
 }
 
 #[test]
 fn primes_pool_py_counts_the_same_primes_as_listing_2_3() {
-    check_twin(
-        "ch02-processes/02-03-primes-on-processes/primes_pool.py",
+    let script = "ch02-processes/02-03-primes-on-processes/primes_pool.py";
+    let Some(stdout) = run_twin(script, &["20000", "50", "500"]) else {
+        return;
+    };
+    assert_prime_count(&stdout, 20_000);
+    assert_has_lines(
+        &stdout,
         &["1 thread ", "2 processes, 64 jobs ", "process pool "],
     );
 }
 
-/// Runs a Python twin with a small limit (this checks the program, not its
-/// speed): it must print the right prime count and the lines the book quotes.
-fn check_twin(script: &str, labels: &[&str]) {
+#[test]
+fn blocking_py_wakes_every_sleeper_in_both_arrangements() {
+    let Some(stdout) = run_twin("ch03-async/03-07-blocking/blocking.py", &["150"]) else {
+        return;
+    };
+    assert_has_lines(
+        &stdout,
+        &[
+            "asyncio, hog in a coroutine ",
+            "asyncio, hog in asyncio.to_thread ",
+        ],
+    );
+    let woke = stdout
+        .lines()
+        .filter(|line| line.contains(" 1000 woke, "))
+        .count();
+    assert_eq!(
+        woke, 2,
+        "both arrangements must wake all 1000 sleepers:\n{stdout}"
+    );
+}
+
+#[test]
+fn scale_py_wakes_every_task() {
+    let Some(stdout) = run_twin("ch03-async/03-08-scale/scale.py", &["1000", "10"]) else {
+        return;
+    };
+    assert_has_lines(&stdout, &["all 1000 woke after ", "peak memory "]);
+}
+
+/// Runs a Python twin with small arguments (this checks the program, not its
+/// speed) and returns what it printed, or `None` when there is no python3.
+fn run_twin(script: &str, args: &[&str]) -> Option<String> {
     let output = match Command::new("python3")
         .arg(listing(script))
-        .arg("20000")
+        .args(args)
         .output()
     {
         Ok(output) => output,
@@ -43,22 +79,34 @@ fn check_twin(script: &str, labels: &[&str]) {
                 std::io::stderr(),
                 "SKIPPED {script}: python3 is not available ({error})"
             );
-            return;
+            return None;
         }
     };
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{script} failed:\n{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let expected = format!("primes below 20000: {}\n", primes_below(20_000));
+    Some(stdout)
+}
+
+fn assert_prime_count(stdout: &str, limit: usize) {
+    let expected = format!("primes below {limit}: {}\n", primes_below(limit));
     assert!(
         stdout.starts_with(&expected),
         "expected {expected:?} in:\n{stdout}"
     );
-    for label in labels {
-        assert!(stdout.contains(label), "no {label:?} line in:\n{stdout}");
+}
+
+fn assert_has_lines(stdout: &str, starts: &[&str]) {
+    for start in starts {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.trim_start().starts_with(start)),
+            "no line starting with {start:?} in:\n{stdout}"
+        );
     }
 }
 

@@ -76,6 +76,20 @@ impl Book {
         Ok(chapters_of(book.iter()))
     }
 
+    /// Leaves the search index out of the next rendering. It is most of
+    /// the rendering time and has no links, so the test suite's link check
+    /// skips it; `cargo book build` always builds it.
+    pub fn without_search_index(mut self) -> Result<Book, BookError> {
+        self.mdbook
+            .config
+            .set("output.html.search.enable", false)
+            .map_err(|error| BookError::Load {
+                root: self.root.clone(),
+                reason: format!("{error:#}"),
+            })?;
+        Ok(self)
+    }
+
     /// Renders the HTML book into `destination` (or `book.toml`'s build
     /// directory), failing on any warning mdBook reports.
     pub fn render_html(mut self, destination: Option<&Path>) -> Result<PathBuf, BookError> {
