@@ -104,3 +104,23 @@ fn every_listing_with_tests_of_its_own_runs_them_under_cargo_test() {
         "listings with tests that `cargo test` would skip; add them to default-members: {missing:?}"
     );
 }
+
+#[test]
+fn no_anchor_marker_shows_in_the_rendered_code() {
+    // `{{#include file}}` of a whole file keeps its `// ANCHOR:` lines: a
+    // listing shown whole must not carry anchors that no chapter uses.
+    let book = Book::open(root()).expect("the book loads");
+    let shown: Vec<String> = book
+        .expanded_chapters()
+        .expect("the chapters expand")
+        .into_iter()
+        .filter(|chapter| {
+            chapter.content.contains("ANCHOR:") || chapter.content.contains("ANCHOR_END:")
+        })
+        .map(|chapter| chapter.path.display().to_string())
+        .collect();
+    assert!(
+        shown.is_empty(),
+        "chapters that show ANCHOR lines: {shown:?}"
+    );
+}

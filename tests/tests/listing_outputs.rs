@@ -27,12 +27,12 @@ fn every_listing_prints_what_the_book_shows() {
     );
     let executables = outputs::build(root, &programs).expect("the listings build");
 
-    // Two listings at a time: most of them wait more than they compute, and
+    // Four listings at a time: most of them wait more than they compute, and
     // their timings are masked, so sharing the cores changes no comparison.
     let next = AtomicUsize::new(0);
     let problems = Mutex::new(Vec::new());
     thread::scope(|scope| {
-        for _ in 0..2 {
+        for _ in 0..4 {
             scope.spawn(|| {
                 while let Some(listing) = programs.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let ListingKind::Program { package, .. } = &listing.kind else {

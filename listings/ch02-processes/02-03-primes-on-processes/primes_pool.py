@@ -26,7 +26,6 @@ def is_prime(n):
     return True
 
 
-# ANCHOR: pool
 def count_primes(numbers):
     start, stop = numbers
     return sum(1 for n in range(start, stop) if is_prime(n))
@@ -44,7 +43,6 @@ def count_on_processes(parts):
     with multiprocessing.Pool(WORKERS) as pool:
         # chunksize=1: one job per message, as the Rust pool sends them.
         return sum(pool.map(count_primes, parts, chunksize=1))
-# ANCHOR_END: pool
 
 
 def timed(work):

@@ -277,6 +277,21 @@ fn prepare(root_dir: &str, target_dir: &str) -> Arc<Prepared> {
         None
     };
 
+    // The library of the package at `root_dir` itself (see below).
+    let own_lib = metadata
+        .packages
+        .iter()
+        .find(|package| {
+            package.manifest_path.as_std_path().canonicalize().ok() == Some(root_manifest.clone())
+        })
+        .and_then(|package| {
+            package
+                .targets
+                .iter()
+                .find(|target| target.kind.iter().any(|kind| kind == "lib"))
+        })
+        .map(|target| target.name.replace('-', "_"));
+
     let mut externs: Vec<(String, PathBuf)> =
         get_rlib_dependencies(root_dir, target_dir.clone(), Some(metadata))
             .expect("failed to read dependencies")
@@ -287,6 +302,13 @@ fn prepare(root_dir: &str, target_dir: &str) -> Arc<Prepared> {
     // different order in every process, and the binary cache hashes them in
     // order, so without sorting every run missed the cache.
     externs.sort();
+    // Patched for this book: snippets link against the package's
+    // dependencies, not against the package's own library. That library is
+    // rebuilt whenever the build script reruns (any edit to the book), and as
+    // part of the binary cache's key it invalidated every cached snippet.
+    if let Some(own_lib) = &own_lib {
+        externs.retain(|(name, _)| name != own_lib);
+    }
 
     // In the newer layout every unit's rlibs live in their own directory, and
     // rustc must be able to see all of them: a dependency may have been built

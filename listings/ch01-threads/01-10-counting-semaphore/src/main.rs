@@ -3,7 +3,6 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-// ANCHOR: semaphore
 /// A counting semaphore: at most `permits` threads hold a permit at once.
 struct Semaphore {
     available: Mutex<usize>,
@@ -54,9 +53,7 @@ impl Drop for Permit<'_> {
         self.semaphore.released.notify_one();
     }
 }
-// ANCHOR_END: semaphore
 
-// ANCHOR: main
 const WORKERS: usize = 6;
 const LIMIT: usize = 2;
 
@@ -92,4 +89,3 @@ fn main() {
     );
     println!("never more than {LIMIT} workers inside at once");
 }
-// ANCHOR_END: main

@@ -30,13 +30,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Jobs of very different lengths, the longest first.
     let limits = [100_000, 5_000, 50_000, 1_000];
 
-    // ANCHOR: pool
     // `ThreadPoolExecutor(max_workers=2)`. Building a pool can fail (the
     // system may refuse to create threads), hence the `?`.
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
-    // ANCHOR_END: pool
 
-    // ANCHOR: map
     // `executor.map(count_primes_below, limits)`: the results come back in
     // the order of the inputs, however the jobs were scheduled.
     let counts: Vec<usize> = pool.install(|| {
@@ -48,9 +45,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (limit, count) in limits.iter().zip(&counts) {
         println!("map: {count} primes below {limit}");
     }
-    // ANCHOR_END: map
 
-    // ANCHOR: as_completed
     // `submit` each job, then `as_completed`: every job sends its result
     // down a channel the moment it is done.
     let (results, finished) = mpsc::channel();
@@ -72,7 +67,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("completed: {count} primes below {limit}");
         completed.push((limit, count));
     }
-    // ANCHOR_END: as_completed
 
     // Both ways agree with a plain serial loop: `map` in the input order,
     // `as_completed` in some order.

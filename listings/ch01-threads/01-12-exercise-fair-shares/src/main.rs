@@ -30,7 +30,6 @@ fn count_primes(numbers: Range<u64>) -> usize {
     numbers.filter(|&n| is_prime(n)).count()
 }
 
-// ANCHOR: chunks
 /// Counts the primes in `numbers` on `threads` threads. Each thread claims
 /// the next chunk of `CHUNK_SIZE` numbers until there are none left, so a
 /// thread that gets easy chunks simply claims more of them.
@@ -65,7 +64,6 @@ fn count_in_chunks(numbers: Range<u64>, threads: usize) -> usize {
             .sum()
     })
 }
-// ANCHOR_END: chunks
 
 fn main() -> std::io::Result<()> {
     // One thread per core the program may use (it can fail on exotic

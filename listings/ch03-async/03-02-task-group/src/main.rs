@@ -15,7 +15,6 @@ async fn download(name: &'static str, seconds: u64) -> Result<&'static str, Stri
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
-    // ANCHOR: group
     let mut group = JoinSet::new();
     group.spawn(download("users", 1));
     group.spawn(download("orders", 2)); // fails
@@ -37,7 +36,6 @@ async fn main() {
             Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
         }
     }
-    // ANCHOR_END: group
 
     assert_eq!(downloaded, ["users"]);
     assert_eq!(cancelled, 1);

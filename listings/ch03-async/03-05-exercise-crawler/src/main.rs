@@ -42,7 +42,6 @@ struct InFlight {
     max: AtomicUsize,
 }
 
-// ANCHOR: crawl
 async fn crawl(urls: Vec<String>) -> (Vec<(String, Outcome)>, usize) {
     let permits = Semaphore::new(MAX_IN_FLIGHT);
     let in_flight = InFlight::default();
@@ -76,7 +75,6 @@ async fn crawl(urls: Vec<String>) -> (Vec<(String, Outcome)>, usize) {
     }
     (results, in_flight.max.load(Ordering::SeqCst))
 }
-// ANCHOR_END: crawl
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {

@@ -1,0 +1,166 @@
+//! A TCP echo server and client on may: one coroutine accepts, one
+//! coroutine per connection echoes, and every blocking call is may's own,
+//! so it parks the coroutine instead of the worker thread.
+//!
+//! The server stops when you call [`Server::stop`], which the demo and the
+//! tests do; every read and write has a timeout, so stopping never waits on
+//! a silent client for longer than the idle timeout.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use may::coroutine::{self, JoinHandle};
+use may::go;
+use may::net::{TcpListener, TcpStream};
+
+/// What the server did, reported when it has stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Connections accepted.
+    pub accepted: usize,
+    /// Connections that failed: a timeout, a reset, an error.
+    pub failed: usize,
+    /// Bytes echoed by the connections that did not fail.
+    pub bytes: u64,
+}
+
+/// A running server: its address, and what it takes to stop it.
+pub struct Server {
+    addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    acceptor: JoinHandle<Summary>,
+}
+
+// ANCHOR: start
+/// Binds `addr` and serves it on may's coroutines until [`Server::stop`].
+/// A connection that sends nothing for `idle` is closed as failed.
+pub fn start(addr: &str, idle: Duration) -> io::Result<Server> {
+    let listener = TcpListener::bind(addr)?;
+    let addr = listener.local_addr()?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stopping);
+    let acceptor = go!(move || accept_loop(listener, &flag, idle));
+    Ok(Server {
+        addr,
+        stopping,
+        acceptor,
+    })
+}
+
+fn accept_loop(listener: TcpListener, stopping: &AtomicBool, idle: Duration) -> Summary {
+    let mut summary = Summary::default();
+    let mut connections: Vec<JoinHandle<io::Result<u64>>> = Vec::new();
+    for stream in listener.incoming() {
+        // `stop` sets the flag, then connects to wake this loop up.
+        if stopping.load(Ordering::Acquire) {
+            break;
+        }
+        match stream {
+            Ok(stream) => {
+                summary.accepted += 1;
+                connections.push(go!(move || echo(stream, idle)));
+            }
+            Err(error) => {
+                // A client that gave up, or a full file table: neither
+                // should stop the server, but don't spin on the error.
+                eprintln!("accept failed: {error}");
+                coroutine::sleep(Duration::from_millis(10));
+            }
+        }
+        // Reap finished connections as we go, so the list does not grow.
+        let (done, open) = connections.into_iter().partition(JoinHandle::is_done);
+        connections = open;
+        done.into_iter().for_each(|handle| summary.record(handle));
+    }
+    // Dropping the listener refuses new clients; then wait for the open
+    // connections, each of which ends within `idle`.
+    drop(listener);
+    connections
+        .into_iter()
+        .for_each(|handle| summary.record(handle));
+    summary
+}
+// ANCHOR_END: start
+
+impl Server {
+    /// The address the server listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, waits for the open connections, and reports.
+    pub fn stop(self) -> io::Result<Summary> {
+        self.stopping.store(true, Ordering::Release);
+        // The acceptor is parked in `accept`: a connection wakes it up, and
+        // it sees the flag before it counts that connection. If the connect
+        // fails, the acceptor has already stopped.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(5));
+        self.acceptor
+            .join()
+            .map_err(|_| io::Error::other("the accept loop panicked"))
+    }
+}
+
+impl Summary {
+    fn record(&mut self, handle: JoinHandle<io::Result<u64>>) {
+        match handle.join() {
+            Ok(Ok(bytes)) => self.bytes += bytes,
+            Ok(Err(_)) | Err(_) => self.failed += 1,
+        }
+    }
+}
+
+// ANCHOR: echo
+/// Sends back everything the client sends, until it closes its side.
+/// Returns the number of bytes echoed.
+fn echo(mut stream: TcpStream, idle: Duration) -> io::Result<u64> {
+    stream.set_read_timeout(Some(idle))?;
+    stream.set_write_timeout(Some(idle))?;
+    // On the heap: a coroutine's stack is small and cannot grow.
+    let mut buffer = vec![0; 16 * 1024];
+    let mut bytes = 0;
+    loop {
+        // Looks like blocking std code; may parks the coroutine until the
+        // socket is ready and runs other coroutines meanwhile.
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        stream.write_all(&buffer[..read])?;
+        bytes += read as u64;
+    }
+    // Tell the client we are done too.
+    stream.shutdown(Shutdown::Write)?;
+    Ok(bytes)
+}
+// ANCHOR_END: echo
+
+// ANCHOR: client
+/// Connects to `addr`, sends `message`, closes the sending side and returns
+/// everything the server sent back. Gives up after `patience` without
+/// progress.
+pub fn echo_client(addr: SocketAddr, message: &[u8], patience: Duration) -> io::Result<Vec<u8>> {
+    let mut reader = TcpStream::connect(addr)?;
+    reader.set_read_timeout(Some(patience))?;
+    let mut writer = reader.try_clone()?;
+    writer.set_write_timeout(Some(patience))?;
+    let message = message.to_vec();
+    // Send on a second coroutine while this one receives: a large message
+    // would otherwise fill the socket buffers both ways, and client and
+    // server would wait on each other forever.
+    let sender = go!(move || {
+        writer.write_all(&message)?;
+        writer.shutdown(Shutdown::Write)
+    });
+    let mut reply = Vec::new();
+    let received = reader.read_to_end(&mut reply);
+    sender
+        .join()
+        .map_err(|_| io::Error::other("the sending coroutine panicked"))??;
+    received?;
+    Ok(reply)
+}
+// ANCHOR_END: client
