@@ -6,6 +6,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../measure-common.sh
+source "$root/listings/measure-common.sh"
 out="$root/src/measured/no-gil.md"
 mkdir -p "$(dirname "$out")"
 
@@ -13,9 +15,8 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p ch01-03-no-g
 rust_output=$("$root/target/release/ch01-03-no-gil")
 python_output=$(python3 "$here/no_gil.py")
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
 {
-  echo "Measured on $(date -u +%Y-%m-%d): ${cpu:-unknown CPU}, $(nproc) cores, $(uname -sr);"
+  echo "$(machine_stamp);"
   echo "$(rustc --version | cut -d' ' -f1-2) (release build), $(python3 --version)."
   echo
   echo '```text'

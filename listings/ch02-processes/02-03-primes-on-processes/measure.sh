@@ -9,6 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../measure-common.sh
+source "$root/listings/measure-common.sh"
 out="$root/src/measured/process-pool.md"
 mkdir -p "$(dirname "$out")"
 
@@ -46,9 +48,8 @@ if command -v python3 >/dev/null; then
   python_version="$(python3 --version), start method $(python3 -c 'import multiprocessing; print(multiprocessing.get_start_method())')"
 fi
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
 {
-  echo "Measured on $(date -u +%Y-%m-%d): ${cpu:-unknown CPU}, $(nproc) cores, $(uname -sr);"
+  echo "$(machine_stamp);"
   echo "$(rustc --version | cut -d' ' -f1-2) (release build)${python_version:+, $python_version}."
   echo "The process pool's speedup in five runs of the Rust program:"
   echo "$(speedups "${rust_runs[@]}")${python_version:+; in three runs of the Python program: $(speedups "${python_runs[@]}")}."

@@ -8,16 +8,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../measure-common.sh
+source "$root/listings/measure-common.sh"
 out="$root/src/measured/scale.md"
 mkdir -p "$(dirname "$out")"
 tasks=100000
 nap_ms=1000
 runs=5
-
-# The median of the numbers on standard input, one a line.
-median() {
-  sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # Runs a command $runs times and prints one table row: the medians of the
 # time spent spawning (if the program spawns), the wall time, the peak memory
@@ -49,9 +46,8 @@ if command -v python3 >/dev/null; then
   python_version=$(python3 --version)
 fi
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
 {
-  echo "Measured on $(date -u +%Y-%m-%d): ${cpu:-unknown CPU}, $(nproc) cores, $(uname -sr);"
+  echo "$(machine_stamp);"
   echo "$(rustc --version | cut -d' ' -f1-2) (release build)${python_version:+, $python_version}."
   echo "$tasks tasks each sleep $nap_ms ms. Each figure is the median over $runs runs of"
   echo "\`cargo run --release -p ch03-08-scale -- $tasks $nap_ms spawn\` (or \`join_all\`)${python_version:+ and of \`python3 scale.py $tasks $nap_ms\`}."

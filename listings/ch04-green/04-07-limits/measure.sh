@@ -7,15 +7,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=../../measure-common.sh
+source "$root/listings/measure-common.sh"
 out="$root/src/measured/may-limits.md"
 mkdir -p "$(dirname "$out")"
 coroutines=20000
 runs=5
-
-# The median of the numbers on standard input, one a line.
-median() {
-  sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # The number matched by the sed expression $1 in every run's output ($2,
 # the Rust runs' by default).
@@ -39,9 +36,8 @@ else
   echo "gevent is not installed (pip install gevent): skipping the Python rows" >&2
 fi
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
 {
-  echo "Measured on $(date -u +%Y-%m-%d): ${cpu:-unknown CPU}, $(nproc) cores, $(uname -sr),"
+  echo "$(machine_stamp),"
   echo "vm.max_map_count $(cat /proc/sys/vm/max_map_count); $(rustc --version | cut -d' ' -f1-2) (release build), may 0.3.51${python_version:+, $python_version}."
   echo "Medians over $runs runs of \`cargo run --release -p ch04-07-limits -- $coroutines\`${python_version:+ and of \`python3 limits.py $coroutines\`}"
   echo "(default configuration: stacks of 4,096 words, a pool of 1,000 coroutines)."
