@@ -124,3 +124,76 @@ fn no_anchor_marker_shows_in_the_rendered_code() {
         "chapters that show ANCHOR lines: {shown:?}"
     );
 }
+
+/// Figures that look measured but are facts: the ceiling of a parallel
+/// speedup on a two-core machine.
+const NOT_MEASURED: &[&str] = &["2.0x"];
+
+#[test]
+fn every_measured_figure_in_the_prose_comes_from_src_measured() {
+    // A figure with decimals and a unit ("1.083 s", "46.0 MiB", "1.98x") in a
+    // chapter's prose is a measurement. It must appear in one of the files
+    // `cargo book bench` writes, so that a re-run which changes it fails here
+    // until the text is updated. Code blocks are skipped: they show programs
+    // and their output, not claims.
+    let book = Book::open(root()).expect("the book loads");
+    let measured_dir = book.source_dir().join("measured");
+    let mut measured = String::new();
+    for entry in std::fs::read_dir(&measured_dir).expect("src/measured is readable") {
+        let path = entry.expect("a readable directory entry").path();
+        let is_table = path.extension().is_some_and(|ext| ext == "md")
+            && path.file_name().is_some_and(|name| name != "index.md");
+        if is_table {
+            measured.push_str(&std::fs::read_to_string(&path).expect("a readable measured file"));
+        }
+    }
+    let figure = regex::Regex::new(r"(\d[\d,]*\.\d+) ?(?:ms|µs|ns|s|MiB|KiB|GiB|x)\b")
+        .expect("a valid pattern");
+    let mut untraced = Vec::new();
+    for chapter in book.source_chapters() {
+        for text in prose_of(&chapter.content) {
+            for found in figure.captures_iter(&text) {
+                let (whole, number) = (&found[0], &found[1]);
+                if !NOT_MEASURED.contains(&whole) && !holds_number(&measured, number) {
+                    untraced.push(format!("{}: {whole}", chapter.path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        untraced.is_empty(),
+        "figures in the prose that no file under src/measured/ holds \
+         (re-measured? update the text): {untraced:#?}"
+    );
+}
+
+/// Whether `text` holds `number` as a whole number: "1.4" is not in "11.45".
+fn holds_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + number.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.' || c == ',')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// The text of a chapter outside code blocks and inline code, one string per
+/// paragraph-level run of text.
+fn prose_of(markdown: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut runs = Vec::new();
+    let mut current = String::new();
+    let mut in_code_block = false;
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => in_code_block = false,
+            Event::Text(text) if !in_code_block => current.push_str(&text),
+            Event::SoftBreak | Event::HardBreak => current.push(' '),
+            Event::End(_) => runs.push(std::mem::take(&mut current)),
+            _ => {}
+        }
+    }
+    runs.push(current);
+    runs
+}
