@@ -1,0 +1,144 @@
+//! The load client of the loopback echo benchmark, the same for every server:
+//!
+//! ```text
+//! cargo run --release -p book-bench --bin echo-client -- PORT CONNECTIONS WARMUP_MS MEASURE_MS [SERVER_PID]
+//! ```
+//!
+//! Opens CONNECTIONS connections to 127.0.0.1:PORT; on each, sends 64 bytes,
+//! reads the 64 bytes echoed back, and repeats. After WARMUP_MS it counts the
+//! round trips completed in MEASURE_MS and, given the server's process id,
+//! the CPU time the server used meanwhile (utime + stime from
+//! `/proc/PID/stat`). Prints one JSON line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use book_bench::arg_or;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MESSAGE: [u8; 64] = [b'x'; 64];
+/// Connections opened at a time: more would overflow the server's accept
+/// backlog, and refused connections would spoil the start.
+const CONNECT_BATCH: usize = 256;
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("echo-client: cannot start tokio: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(record) => {
+            println!("{record}");
+            // Exit without waiting for the connections' tasks to wind down.
+            std::process::exit(0)
+        }
+        Err(error) => {
+            eprintln!("echo-client: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<serde_json::Value, String> {
+    let port: u16 = arg_or(1, 0)?;
+    let connections: usize = arg_or(2, 100)?;
+    let warmup = Duration::from_millis(arg_or(3, 1_000)?);
+    let measure = Duration::from_millis(arg_or(4, 4_000)?);
+    let server_pid: u32 = arg_or(5, 0)?;
+    if port == 0 {
+        return Err("usage: echo-client PORT CONNECTIONS WARMUP_MS MEASURE_MS [SERVER_PID]".into());
+    }
+
+    let mut streams = Vec::with_capacity(connections);
+    while streams.len() < connections {
+        let batch = CONNECT_BATCH.min(connections - streams.len());
+        let opened = futures::future::join_all(
+            (0..batch).map(|_| TcpStream::connect(("127.0.0.1", port))),
+        )
+        .await;
+        for stream in opened {
+            let stream = stream.map_err(|e| {
+                format!("cannot connect to port {port} ({} open so far): {e}", streams.len())
+            })?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            streams.push(stream);
+        }
+    }
+
+    let round_trips = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    for mut stream in streams {
+        let (round_trips, failed) = (round_trips.clone(), failed.clone());
+        tokio::spawn(async move {
+            let mut reply = [0; 64];
+            loop {
+                let ok = stream.write_all(&MESSAGE).await.is_ok()
+                    && stream.read_exact(&mut reply).await.is_ok()
+                    && reply == MESSAGE;
+                if !ok {
+                    failed.store(true, Ordering::Relaxed);
+                    return;
+                }
+                round_trips.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+
+    tokio::time::sleep(warmup).await;
+    let (trips_before, cpu_before, start) = (
+        round_trips.load(Ordering::Relaxed),
+        cpu_seconds(server_pid),
+        Instant::now(),
+    );
+    tokio::time::sleep(measure).await;
+    let (trips_after, cpu_after, secs) = (
+        round_trips.load(Ordering::Relaxed),
+        cpu_seconds(server_pid),
+        start.elapsed().as_secs_f64(),
+    );
+    if failed.load(Ordering::Relaxed) {
+        return Err("a connection failed or got back bytes it did not send".into());
+    }
+    let trips = trips_after - trips_before;
+    let server_cpu = match (cpu_before, cpu_after) {
+        (Some(before), Some(after)) => Some(after - before),
+        _ => None,
+    };
+    Ok(serde_json::json!({
+        "connections": connections,
+        "round_trips": trips,
+        "secs": secs,
+        "rps": trips as f64 / secs,
+        "server_cpu_secs": server_cpu,
+        "server_cpu_us_per_round_trip": server_cpu.map(|cpu| cpu * 1e6 / trips.max(1) as f64),
+    }))
+}
+
+/// CPU time (user + system) that process `pid` has used, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    if pid == 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
+    Some((ticks(11)? + ticks(12)?) as f64 / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
+}

@@ -1,0 +1,112 @@
+//! N tasks each sleep for the same time; how long until all have woken, and
+//! how much memory did they take?
+//!
+//! ```text
+//! cargo run --release -p book-bench --bin sleepers -- VARIANT N MILLIS
+//! ```
+//!
+//! VARIANT is `tokio-spawn` (one `tokio::spawn` per sleeper, multi-thread
+//! runtime), `tokio-join-all` (N futures joined in one task), `may` (`go!` +
+//! `coroutine::sleep`) or `threads` (one OS thread each). Prints one JSON
+//! line: wall seconds from the first spawn until the last sleeper has woken,
+//! the peak RSS, and the RSS before the first spawn (so the tool can work out
+//! the memory per task).
+//!
+//! may takes 2 memory mappings per coroutine, and Linux caps a process at
+//! `vm.max_map_count` (65,530 by default): stay well under half of it.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use book_bench::{arg_or, emit, peak_rss_kib, rss_kib};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sleepers: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let variant: String = arg_or(1, "tokio-spawn".to_owned())?;
+    let tasks: usize = arg_or(2, 10_000)?;
+    let nap = Duration::from_millis(arg_or(3, 1_000)?);
+    let (base_kib, wall) = match variant.as_str() {
+        "tokio-spawn" => tokio_runtime()?.block_on(tokio_spawn(tasks, nap)),
+        "tokio-join-all" => tokio_runtime()?.block_on(tokio_join_all(tasks, nap)),
+        "may" => may_sleepers(tasks, nap)?,
+        "threads" => thread_sleepers(tasks, nap)?,
+        other => {
+            return Err(format!(
+                "unknown variant {other:?}: use tokio-spawn, tokio-join-all, may or threads"
+            ));
+        }
+    };
+    emit(&serde_json::json!({
+        "variant": variant,
+        "tasks": tasks,
+        "secs": wall.as_secs_f64(),
+        "peak_rss_kib": peak_rss_kib(),
+        "base_rss_kib": base_kib,
+    }));
+    Ok(())
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))
+}
+
+async fn tokio_spawn(tasks: usize, nap: Duration) -> (u64, Duration) {
+    let base = rss_kib();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| tokio::spawn(tokio::time::sleep(nap)))
+        .collect();
+    for handle in handles {
+        handle.await.expect("a sleeper panicked");
+    }
+    (base, start.elapsed())
+}
+
+async fn tokio_join_all(tasks: usize, nap: Duration) -> (u64, Duration) {
+    let base = rss_kib();
+    let start = Instant::now();
+    futures::future::join_all((0..tasks).map(|_| tokio::time::sleep(nap))).await;
+    (base, start.elapsed())
+}
+
+fn may_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> {
+    // Start may's scheduler before measuring the base memory.
+    may::go!(|| ()).join().map_err(|_| "may failed to start")?;
+    let base = rss_kib();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| may::go!(move || may::coroutine::sleep(nap)))
+        .collect();
+    for handle in handles {
+        handle.join().map_err(|_| "a coroutine panicked")?;
+    }
+    Ok((base, start.elapsed()))
+}
+
+fn thread_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> {
+    let base = rss_kib();
+    let start = Instant::now();
+    let mut handles = Vec::with_capacity(tasks);
+    for i in 0..tasks {
+        let handle = std::thread::Builder::new()
+            .spawn(move || std::thread::sleep(nap))
+            .map_err(|e| format!("cannot start thread {i}: {e}"))?;
+        handles.push(handle);
+    }
+    for handle in handles {
+        handle.join().map_err(|_| "a thread panicked")?;
+    }
+    Ok((base, start.elapsed()))
+}

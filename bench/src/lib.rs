@@ -1,0 +1,49 @@
+//! Helpers shared by the benchmark programs that `cargo book bench` runs.
+//!
+//! Every program prints its result as ONE line of JSON on standard output, so
+//! the tool (and a reader running a program by hand) gets one record per run.
+
+use std::time::{Duration, Instant};
+
+/// The peak resident set size of this process so far, in KiB (`VmHWM` in
+/// `/proc/self/status`; 0 where there is no `/proc`).
+pub fn peak_rss_kib() -> u64 {
+    status_field("VmHWM:")
+}
+
+/// The current resident set size of this process, in KiB (`VmRSS`).
+pub fn rss_kib() -> u64 {
+    status_field("VmRSS:")
+}
+
+fn status_field(name: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `work` and returns its result with the wall-clock time it took.
+pub fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let result = work();
+    (result, start.elapsed())
+}
+
+/// The `n`th command-line argument (1-based) parsed as `T`, or `default`.
+pub fn arg_or<T: std::str::FromStr>(n: usize, default: T) -> Result<T, String> {
+    match std::env::args().nth(n) {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("argument {n}: {text:?} is not a valid value")),
+    }
+}
+
+/// Prints `record` as one line of JSON: the program's whole result.
+pub fn emit(record: &serde_json::Value) {
+    println!("{record}");
+}
