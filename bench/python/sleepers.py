@@ -1,0 +1,78 @@
+"""N tasks each sleep for the same time: wall time until all have woken, and
+peak memory.
+
+    python3 sleepers.py VARIANT N MILLIS
+
+VARIANT is asyncio (asyncio.gather), gevent (gevent.spawn + joinall; needs
+`pip install gevent`) or threads (one threading.Thread each). Prints one JSON
+line, with the RSS before the first task so that the memory per task can be
+worked out.
+"""
+
+import json
+import resource
+import sys
+import time
+
+
+def rss_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def with_asyncio(tasks, nap):
+    import asyncio
+
+    async def all_sleepers():
+        await asyncio.gather(*(asyncio.sleep(nap) for _ in range(tasks)))
+
+    base = rss_kib()
+    start = time.perf_counter()
+    asyncio.run(all_sleepers())
+    return base, time.perf_counter() - start
+
+
+def with_gevent(tasks, nap):
+    import gevent
+
+    base = rss_kib()
+    start = time.perf_counter()
+    gevent.joinall([gevent.spawn(gevent.sleep, nap) for _ in range(tasks)])
+    return base, time.perf_counter() - start
+
+
+def with_threads(tasks, nap):
+    import threading
+
+    base = rss_kib()
+    start = time.perf_counter()
+    threads = [threading.Thread(target=time.sleep, args=(nap,))
+               for _ in range(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return base, time.perf_counter() - start
+
+
+def main():
+    variant = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
+    tasks = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    nap = (int(sys.argv[3]) if len(sys.argv) > 3 else 1000) / 1000
+    runs = {"asyncio": with_asyncio, "gevent": with_gevent,
+            "threads": with_threads}
+    if variant not in runs:
+        sys.exit(f"unknown variant {variant!r}: use {', '.join(runs)}")
+    base, secs = runs[variant](tasks, nap)
+    print(json.dumps({
+        "variant": variant, "tasks": tasks, "secs": secs,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "base_rss_kib": base,
+    }))
+
+
+if __name__ == "__main__":
+    main()
