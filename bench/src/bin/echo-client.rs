@@ -58,13 +58,15 @@ async fn run() -> Result<serde_json::Value, String> {
     let mut streams = Vec::with_capacity(connections);
     while streams.len() < connections {
         let batch = CONNECT_BATCH.min(connections - streams.len());
-        let opened = futures::future::join_all(
-            (0..batch).map(|_| TcpStream::connect(("127.0.0.1", port))),
-        )
-        .await;
+        let opened =
+            futures::future::join_all((0..batch).map(|_| TcpStream::connect(("127.0.0.1", port))))
+                .await;
         for stream in opened {
             let stream = stream.map_err(|e| {
-                format!("cannot connect to port {port} ({} open so far): {e}", streams.len())
+                format!(
+                    "cannot connect to port {port} ({} open so far): {e}",
+                    streams.len()
+                )
             })?;
             stream.set_nodelay(true).map_err(|e| e.to_string())?;
             streams.push(stream);

@@ -40,7 +40,9 @@ fn run() -> Result<(), String> {
             .map_err(io),
         "may" => serve_may().map_err(io),
         "threads" => serve_threads().map_err(io),
-        other => Err(format!("unknown style {other:?}: use tokio, may or threads")),
+        other => Err(format!(
+            "unknown style {other:?}: use tokio, may or threads"
+        )),
     }
 }
 

@@ -73,7 +73,10 @@ fn on_threads(work: &[Range<u64>]) -> u64 {
         let workers: Vec<_> = (0..WORKERS)
             .map(|_| scope.spawn(|| pull_chunks(&next, work)))
             .collect();
-        workers.into_iter().map(|w| w.join().expect("a worker panicked")).sum()
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker panicked"))
+            .sum()
     })
 }
 
@@ -91,8 +94,11 @@ fn on_rayon(work: &[Range<u64>]) -> u64 {
 
 /// The Part 2 process pool: the workers are this program, re-run with `--worker`.
 fn on_processes(work: &[Range<u64>]) -> Result<u64, String> {
-    let pool = Pool::new(WORKERS, WorkerCommand::current_exe().map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let pool = Pool::new(
+        WORKERS,
+        WorkerCommand::current_exe().map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let inputs = work.iter().map(|r| format!("{} {}", r.start, r.end));
     let mut total = 0;
     for answer in pool.map("count_primes", inputs) {

@@ -2,6 +2,7 @@
 //! test suite (`tests/`) share it, so the tests check the book exactly the way
 //! it is built.
 
+pub mod bench;
 pub mod book;
 pub mod diagnostics;
 pub mod error;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use bookctl::bench;
 use bookctl::listings::{self, ListingKind};
 use bookctl::outputs::{self, Outcome};
 use bookctl::{Book, BookError, linkcheck};
@@ -45,6 +46,24 @@ enum Command {
         #[arg(long, short = 'p', value_name = "TEXT")]
         package: Option<String>,
     },
+    /// Measure the book's figures (Rust and Python, release builds) and write
+    /// them under src/measured/.
+    Bench {
+        /// A short smoke run (small sizes, one run each) written to
+        /// target/bench-quick/ unless --out says otherwise.
+        #[arg(long)]
+        quick: bool,
+        /// Only this suite (repeatable): cpu, sleepers, echo, no-gil,
+        /// process-pool, blocking, scale, switching, may-limits.
+        #[arg(long, value_name = "SUITE")]
+        only: Vec<String>,
+        /// Runs per figure (default 5, echo 3; --quick: 1).
+        #[arg(long, value_name = "N")]
+        runs: Option<usize>,
+        /// Where to write the files (default: src/measured/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +84,20 @@ fn run(cli: Cli) -> Result<()> {
         Command::Outputs { bless, ref package } => {
             check_outputs(&root()?, bless, package.as_deref())
         }
+        Command::Bench {
+            quick,
+            ref only,
+            runs,
+            ref out,
+        } => bench::run(
+            &root()?,
+            &bench::Options {
+                quick,
+                only: only.clone(),
+                runs,
+                out: out.clone(),
+            },
+        ),
     }
 }
 

@@ -1,0 +1,256 @@
+//! `cargo book bench`: runs the book's benchmark programs in release mode,
+//! Rust and Python side by side on the same machine in the same run, and
+//! writes the stamped tables (and SVG charts) under `src/measured/` that the
+//! chapters include.
+//!
+//! Each suite is a module with one `run` function that returns the files it
+//! measured; they are written only once the whole suite has succeeded, each
+//! atomically, so a failed run never leaves a half-written table behind.
+
+mod legacy;
+mod markdown;
+mod python;
+mod runner;
+mod stamp;
+mod stats;
+mod suite_cpu;
+mod suite_echo;
+mod suite_sleepers;
+mod svg;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use self::python::Python;
+use self::runner::Program;
+use self::stamp::Machine;
+
+/// What `cargo book bench` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A short smoke run: small sizes, one run each, output under
+    /// `target/bench-quick/` unless `out` says otherwise.
+    pub quick: bool,
+    /// Only these suites (all if empty).
+    pub only: Vec<String>,
+    /// Runs per figure (default: 5, echo 3; `--quick`: 1).
+    pub runs: Option<usize>,
+    /// Where to write the files (default: `src/measured/`).
+    pub out: Option<PathBuf>,
+}
+
+/// One file a suite measured: its name under the output directory and text.
+pub struct Output {
+    pub file: String,
+    pub contents: String,
+}
+
+impl Output {
+    pub fn new(file: impl Into<String>, contents: impl Into<String>) -> Self {
+        Output {
+            file: file.into(),
+            contents: contents.into(),
+        }
+    }
+}
+
+/// A suite: a name for `--only`, the packages it runs, and how.
+struct Suite {
+    name: &'static str,
+    packages: &'static [&'static str],
+    run: fn(&Bench, &'static str) -> Result<Vec<Output>>,
+}
+
+const SUITES: &[Suite] = &[
+    Suite {
+        name: "cpu",
+        packages: &[],
+        run: suite_cpu::run,
+    },
+    Suite {
+        name: "sleepers",
+        packages: &[],
+        run: suite_sleepers::run,
+    },
+    Suite {
+        name: "echo",
+        packages: &[],
+        run: suite_echo::run,
+    },
+    Suite {
+        name: "no-gil",
+        packages: &["ch01-03-no-gil"],
+        run: legacy::no_gil,
+    },
+    Suite {
+        name: "process-pool",
+        packages: &["ch02-03-primes-on-processes"],
+        run: legacy::process_pool,
+    },
+    Suite {
+        name: "blocking",
+        packages: &["ch03-07-blocking"],
+        run: legacy::blocking,
+    },
+    Suite {
+        name: "scale",
+        packages: &["ch03-08-scale"],
+        run: legacy::scale,
+    },
+    Suite {
+        name: "switching",
+        packages: &["ch04-05-switching"],
+        run: legacy::switching,
+    },
+    Suite {
+        name: "may-limits",
+        packages: &["ch04-07-limits"],
+        run: legacy::may_limits,
+    },
+];
+
+/// The names `--only` accepts.
+pub fn suite_names() -> Vec<&'static str> {
+    SUITES.iter().map(|suite| suite.name).collect()
+}
+
+/// Everything a suite needs: the built programs, the machine, the options.
+pub struct Bench {
+    pub root: PathBuf,
+    pub quick: bool,
+    /// Runs per figure, and per echo figure (echo is slower and noisier).
+    pub runs: usize,
+    pub echo_runs: usize,
+    pub machine: Machine,
+    pub python: Python,
+    executables: HashMap<String, PathBuf>,
+}
+
+impl Bench {
+    /// A program built by this run, by its executable's name.
+    pub fn exe(&self, name: &str) -> Result<Program> {
+        self.executables
+            .get(name)
+            .map(|path| Program::new(path))
+            .with_context(|| format!("cargo built no executable named {name}"))
+    }
+
+    /// `python3 <script>` for a script under the book's root, if Python is here.
+    pub fn python(&self, script: &str) -> Option<Program> {
+        self.python.version.as_ref()?;
+        Some(Program::new("python3").arg(self.root.join(script)))
+    }
+
+    /// A full-size figure, or the `--quick` one.
+    pub fn size<T>(&self, full: T, quick: T) -> T {
+        if self.quick { quick } else { full }
+    }
+}
+
+/// Runs the selected suites and writes their files.
+pub fn run(root: &Path, options: &Options) -> Result<()> {
+    let selected: Vec<&Suite> = if options.only.is_empty() {
+        SUITES.iter().collect()
+    } else {
+        let mut selected = Vec::new();
+        for name in &options.only {
+            let Some(suite) = SUITES.iter().find(|suite| suite.name == name) else {
+                bail!(
+                    "there is no benchmark suite {name:?}; choose from: {}",
+                    suite_names().join(", ")
+                );
+            };
+            selected.push(suite);
+        }
+        selected
+    };
+    if options.runs == Some(0) {
+        bail!("--runs must be at least 1");
+    }
+    let out = match &options.out {
+        Some(out) => out.clone(),
+        None if options.quick => root.join("target/bench-quick"),
+        None => root.join("src/measured"),
+    };
+
+    let mut packages = vec!["book-bench"];
+    packages.extend(selected.iter().flat_map(|suite| suite.packages));
+    let started = Instant::now();
+    let executables = build(root, &packages)?;
+    eprintln!("built in {:.0} s", started.elapsed().as_secs_f64());
+
+    let bench = Bench {
+        root: root.to_owned(),
+        quick: options.quick,
+        runs: options.runs.unwrap_or(if options.quick { 1 } else { 5 }),
+        echo_runs: options.runs.unwrap_or(if options.quick { 1 } else { 3 }),
+        machine: Machine::detect(),
+        python: Python::detect(),
+        executables,
+    };
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let started = Instant::now();
+    for suite in selected {
+        let outputs = (suite.run)(&bench, suite.name).with_context(|| {
+            format!("the {} suite failed; no file of it was written", suite.name)
+        })?;
+        for output in outputs {
+            let path = out.join(&output.file);
+            write_atomically(&path, &output.contents)?;
+            println!("wrote {}", path.display());
+        }
+    }
+    eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Builds `packages` in release mode, cargo's progress shown, and returns
+/// every executable it built by name.
+fn build(root: &Path, packages: &[&str]) -> Result<HashMap<String, PathBuf>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args([
+        "build",
+        "--release",
+        "--message-format=json-render-diagnostics",
+    ]);
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo build")?;
+    if !output.status.success() {
+        bail!("cargo build --release failed (see above); fix the build and run again");
+    }
+    let mut executables = HashMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let (Some(executable), Some(name)) = (
+            message["executable"].as_str(),
+            message["target"]["name"].as_str(),
+        ) {
+            executables.insert(name.to_owned(), PathBuf::from(executable));
+        }
+    }
+    Ok(executables)
+}
+
+/// Writes `path` by way of a temporary file and a rename, so that a reader
+/// (or an interrupted run) never sees half of it.
+fn write_atomically(path: &Path, contents: &str) -> Result<()> {
+    let name = path.file_name().context("an output file needs a name")?;
+    let temporary = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&temporary, contents)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot move {} to {}", temporary.display(), path.display()))
+}

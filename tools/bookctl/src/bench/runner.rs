@@ -1,0 +1,241 @@
+//! Running one benchmark program: its output, or an error that names it and
+//! shows its stderr.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// A run that takes longer than this has hung (the slowest, Python's serial
+/// prime count, takes about 16 s on a slow machine).
+const TIME_LIMIT: Duration = Duration::from_secs(600);
+
+/// A command line to run: the program and its arguments.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub argv: Vec<OsString>,
+}
+
+impl Program {
+    pub fn new(program: impl Into<OsString>) -> Self {
+        Program {
+            argv: vec![program.into()],
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.argv.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// The same program, run through `prefix` (e.g. `taskset -c 0`).
+    pub fn wrapped(self, prefix: &[OsString]) -> Self {
+        Program {
+            argv: prefix.iter().cloned().chain(self.argv).collect(),
+        }
+    }
+
+    /// The command line as a reader would type it.
+    pub fn display(&self) -> String {
+        let words: Vec<_> = self
+            .argv
+            .iter()
+            .map(|arg| {
+                let arg = arg.to_string_lossy();
+                let file = Path::new(arg.as_ref()).file_name();
+                // Shorten the absolute paths of executables and scripts.
+                match file {
+                    Some(name) if arg.contains('/') => name.to_string_lossy().into_owned(),
+                    _ => arg.into_owned(),
+                }
+            })
+            .collect();
+        words.join(" ")
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.argv[0]);
+        command.args(&self.argv[1..]);
+        command
+    }
+
+    /// Runs the program to its end and returns its standard output.
+    pub fn run(&self) -> Result<String> {
+        let mut child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start `{}`", self.display()))?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let status = wait(&mut child, TIME_LIMIT);
+        let (stdout, stderr) = (join(stdout), join(stderr));
+        match status {
+            Some(status) if status.success() => Ok(stdout),
+            Some(status) => bail!(
+                "`{}` failed ({status}); its stderr:\n{}",
+                self.display(),
+                stderr.trim_end()
+            ),
+            None => bail!(
+                "`{}` still ran after {} s and was killed; its stderr:\n{}",
+                self.display(),
+                TIME_LIMIT.as_secs(),
+                stderr.trim_end()
+            ),
+        }
+    }
+
+    /// Runs the program and parses the JSON line it prints.
+    pub fn run_json(&self) -> Result<serde_json::Value> {
+        let stdout = self.run()?;
+        json_line(&stdout).with_context(|| format!("`{}` printed no result", self.display()))
+    }
+}
+
+/// Waits up to `limit` for `child`; kills and reaps it after that.
+fn wait(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+pub fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+pub fn join(handle: JoinHandle<String>) -> String {
+    handle.join().unwrap_or_default()
+}
+
+/// The last line of `stdout` that is a JSON object: a program's result.
+pub fn json_line(stdout: &str) -> Result<serde_json::Value> {
+    stdout
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line.trim()).ok())
+        .find(serde_json::Value::is_object)
+        .with_context(|| format!("expected a line of JSON, got:\n{}", stdout.trim_end()))
+}
+
+/// A number field of a program's JSON result.
+pub fn number(record: &serde_json::Value, field: &str) -> Result<f64> {
+    record[field]
+        .as_f64()
+        .with_context(|| format!("the result {record} has no number `{field}`"))
+}
+
+/// Progress lines on stderr: `[cpu 3/10] rust rayon run 2/5 … 0.124 s`.
+pub struct Progress {
+    suite: &'static str,
+    total: usize,
+    done: usize,
+}
+
+impl Progress {
+    pub fn new(suite: &'static str, total: usize) -> Self {
+        Progress {
+            suite,
+            total,
+            done: 0,
+        }
+    }
+
+    /// Starts the next measurement (a row of the table).
+    pub fn next(&mut self) {
+        self.done += 1;
+    }
+
+    pub fn report(&self, what: &str, run: usize, runs: usize, result: &str) {
+        eprintln!(
+            "[{} {}/{}] {what} run {run}/{runs} … {result}",
+            self.suite, self.done, self.total
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_takes_the_last_object() {
+        let out = "starting\n{\"variant\":\"rayon\",\"secs\":0.123,\"count\":216816}\n";
+        let record = json_line(out).expect("parses");
+        assert_eq!(record["variant"], "rayon");
+        assert_eq!(number(&record, "secs").expect("a number"), 0.123);
+        assert!(number(&record, "missing").is_err());
+    }
+
+    #[test]
+    fn json_line_rejects_other_output() {
+        let error = json_line("1.5\nno json here\n").expect_err("no object");
+        assert!(error.to_string().contains("no json here"), "{error}");
+    }
+
+    #[test]
+    fn display_shortens_paths() {
+        let program = Program::new("/x/target/release/primes").args(["rayon", "3000000"]);
+        assert_eq!(program.display(), "primes rayon 3000000");
+    }
+}
+
+/// Runs `program` `runs` times for one row of a table, reporting each run,
+/// and returns the JSON results. `check` rejects a wrong result (a wrong
+/// prime count, say) with a message.
+pub fn measure(
+    progress: &Progress,
+    what: &str,
+    program: &Program,
+    runs: usize,
+    check: impl Fn(&serde_json::Value) -> Result<()>,
+) -> Result<Vec<serde_json::Value>> {
+    (1..=runs)
+        .map(|run| {
+            let record = program.run_json()?;
+            check(&record)
+                .with_context(|| format!("`{}` gave a wrong result", program.display()))?;
+            let secs = record["secs"]
+                .as_f64()
+                .map_or("done".into(), |s| format!("{s:.3} s"));
+            progress.report(what, run, runs, &secs);
+            Ok(record)
+        })
+        .collect()
+}
+
+/// The median of a number field over several results.
+pub fn median_of(records: &[serde_json::Value], field: &str) -> Result<f64> {
+    let values = records
+        .iter()
+        .map(|record| number(record, field))
+        .collect::<Result<Vec<f64>>>()?;
+    super::stats::median(&values)
+        .with_context(|| format!("no runs to take the median `{field}` of"))
+}

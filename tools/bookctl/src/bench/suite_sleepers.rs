@@ -1,0 +1,213 @@
+//! `sleepers.md` + `sleepers.svg`: N tasks each sleep 1 s; wall time and
+//! memory for tokio, may, OS threads, asyncio, gevent and Python threads.
+
+use anyhow::{Result, bail};
+
+use super::markdown::{Table, thousands};
+use super::python::{NO_GEVENT, NO_PYTHON};
+use super::runner::{Program, Progress, measure, median_of, number};
+use super::svg::{Bar, bar_chart};
+use super::{Bench, Output};
+
+/// Memory mappings may takes per coroutine (its stack and a guard page).
+const MAPPINGS_PER_COROUTINE: u64 = 2;
+
+/// The largest count of may coroutines this suite dares: two thirds of the
+/// `vm.max_map_count` ceiling, rounded down to a multiple of 5,000 (at most
+/// 100,000). Past the ceiling may panics ("failed to alloc sys stack") and
+/// the process hangs, so the suite never goes near it.
+pub fn safe_may_coroutines(max_map_count: u64) -> u64 {
+    let ceiling = max_map_count / MAPPINGS_PER_COROUTINE;
+    let safe = ceiling * 2 / 3;
+    if safe >= 5_000 {
+        (safe / 5_000 * 5_000).min(100_000)
+    } else {
+        safe / 1_000 * 1_000
+    }
+}
+
+struct Row {
+    label: &'static str,
+    tasks: u64,
+    /// `None`: a Python row that cannot run here (the note says why).
+    program: Option<Program>,
+}
+
+pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
+    let nap_ms: u64 = bench.size(1_000, 50);
+    let counts: Vec<u64> = bench.size(vec![10_000, 100_000], vec![1_000]);
+    let small = counts[0];
+    let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(65_530);
+    let may_largest = safe_may_coroutines(max_map_count).min(*counts.last().unwrap_or(&small));
+
+    let rust = |variant: &str, tasks: u64| -> Result<Program> {
+        Ok(bench
+            .exe("sleepers")?
+            .args([variant.to_owned(), tasks.to_string(), nap_ms.to_string()]))
+    };
+    let python = |variant: &str, tasks: u64, needs_gevent: bool| {
+        if needs_gevent && bench.python.gevent.is_none() {
+            return None;
+        }
+        bench
+            .python("bench/python/sleepers.py")
+            .map(|p| p.args([variant.to_owned(), tasks.to_string(), nap_ms.to_string()]))
+    };
+    let mut rows = Vec::new();
+    for &tasks in &counts {
+        rows.push(Row {
+            label: "tokio `spawn` (multi-thread)",
+            tasks,
+            program: Some(rust("tokio-spawn", tasks)?),
+        });
+        rows.push(Row {
+            label: "tokio `join_all` (one task)",
+            tasks,
+            program: Some(rust("tokio-join-all", tasks)?),
+        });
+    }
+    rows.push(Row {
+        label: "may `go!` + `coroutine::sleep`",
+        tasks: small,
+        program: Some(rust("may", small)?),
+    });
+    if may_largest > small {
+        rows.push(Row {
+            label: "may `go!` + `coroutine::sleep`",
+            tasks: may_largest,
+            program: Some(rust("may", may_largest)?),
+        });
+    }
+    rows.push(Row {
+        label: "Rust threads",
+        tasks: small,
+        program: Some(rust("threads", small)?),
+    });
+    for &tasks in &counts {
+        rows.push(Row {
+            label: "asyncio `gather`",
+            tasks,
+            program: python("asyncio", tasks, false),
+        });
+    }
+    for &tasks in &counts {
+        rows.push(Row {
+            label: "gevent `spawn` + `joinall`",
+            tasks,
+            program: python("gevent", tasks, true),
+        });
+    }
+    rows.push(Row {
+        label: "Python threads",
+        tasks: small,
+        program: python("threads", small, false),
+    });
+
+    let mut progress = Progress::new(suite, rows.len());
+    let mut table = Table::new(&[
+        "variant",
+        "sleepers",
+        "wall time",
+        "peak RSS",
+        "memory per task",
+    ]);
+    let mut bars = Vec::new();
+    for row in &rows {
+        progress.next();
+        let Some(program) = &row.program else {
+            continue;
+        };
+        let what = format!("{} ×{}", row.label.replace('`', ""), row.tasks);
+        let check = |record: &serde_json::Value| {
+            let tasks = number(record, "tasks")? as u64;
+            if tasks != row.tasks {
+                bail!("it ran {tasks} sleepers instead of {}", row.tasks);
+            }
+            Ok(())
+        };
+        let records = measure(&progress, &what, program, bench.runs, check)?;
+        let secs = median_of(&records, "secs")?;
+        let peak = median_of(&records, "peak_rss_kib")?;
+        let per_task = records
+            .iter()
+            .map(|r| {
+                Ok((number(r, "peak_rss_kib")? - number(r, "base_rss_kib")?) / row.tasks as f64)
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        let per_task = super::stats::median(&per_task).unwrap_or(0.0);
+        table.row(vec![
+            row.label.to_owned(),
+            thousands(row.tasks as f64),
+            format!("{secs:.3} s"),
+            format!("{:.1} MiB", peak / 1024.0),
+            format!("{per_task:.2} KiB"),
+        ]);
+        bars.push(Bar::new(
+            format!(
+                "{} ×{}",
+                row.label.replace('`', ""),
+                thousands(row.tasks as f64)
+            ),
+            peak / 1024.0,
+        ));
+    }
+    if bench.python.version.is_none() {
+        table.note(NO_PYTHON);
+    } else if bench.python.gevent.is_none() {
+        table.note(NO_GEVENT);
+    }
+    table.note(format!(
+        "may runs at {} and at most {}: vm.max_map_count here is {}, may takes {MAPPINGS_PER_COROUTINE} \
+         memory mappings per coroutine, so a process tops out near {} live coroutines, and past that \
+         may panics and the process hangs; the suite stays at two thirds of that ceiling.",
+        thousands(small as f64),
+        thousands(may_largest as f64),
+        thousands(max_map_count as f64),
+        thousands((max_map_count / MAPPINGS_PER_COROUTINE) as f64),
+    ));
+    if counts.len() > 1 {
+        table.note(
+            "Rust and Python threads are not run at 100,000: that many OS threads hits the \
+             per-user process limit or the memory for their stacks on many machines, which \
+             would measure the limit, not the threads.",
+        );
+    }
+
+    let mut text = bench
+        .machine
+        .stamp(&bench.python.versions(bench.python.gevent.is_some()));
+    text += &format!(
+        "\nN tasks each sleep {nap_ms} ms; wall time from the first spawn until the last has woken, \
+         peak RSS of the process, and (peak − RSS before spawning) ÷ N per task. Medians over {} \
+         runs (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
+         100000 1000`, or `python3 bench/python/sleepers.py asyncio 100000 1000`).\n\n",
+        bench.runs
+    );
+    text += &table.render();
+    let svg = bar_chart(
+        &format!("Peak RSS (MiB), N tasks each sleeping {nap_ms} ms"),
+        &bars,
+        |v| format!("{v:.1} MiB"),
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(vec![
+        Output::new("sleepers.md", text),
+        Output::new("sleepers.svg", svg),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn may_stays_well_under_the_mapping_ceiling() {
+        assert_eq!(safe_may_coroutines(65_530), 20_000);
+        assert_eq!(safe_may_coroutines(262_144), 85_000);
+        assert_eq!(safe_may_coroutines(10_000_000), 100_000);
+        assert_eq!(safe_may_coroutines(4_000), 1_000);
+    }
+}
