@@ -149,3 +149,19 @@ fn rebuilding_into_an_earlier_output_works() {
         );
     }
 }
+
+#[test]
+fn bench_rejects_an_unknown_suite_before_building_anything() {
+    let book = small_book();
+    let output = bookctl(book.path(), &["bench", "--quick", "--only", "nope"]);
+    assert_fails_with(&output, "there is no benchmark suite \"nope\"");
+    assert_fails_with(&output, "cpu, sleepers, echo, no-gil");
+    assert!(!book.path().join("target").exists(), "it wrote output");
+}
+
+#[test]
+fn bench_rejects_zero_runs() {
+    let book = small_book();
+    let output = bookctl(book.path(), &["bench", "--runs", "0", "--only", "cpu"]);
+    assert_fails_with(&output, "--runs must be at least 1");
+}

@@ -125,14 +125,16 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         bench.machine.line(),
         rustc_and_python(bench, "")
     );
-    text += &format!(
-        "Of {} runs of the Rust program{}, the median run (by the speedup of 2 threads) is shown.\n",
-        bench.runs,
-        python
-            .as_ref()
-            .map(|(_, n)| format!(" and {n} of the Python one"))
-            .unwrap_or_default()
-    );
+    if bench.runs > 1 {
+        text += &format!(
+            "Of {} of the Rust program{}, the median run (by the speedup of 2 threads) is shown.\n",
+            runs_phrase(bench.runs),
+            python
+                .as_ref()
+                .map(|(_, n)| format!(" and {n} of the Python one"))
+                .unwrap_or_default()
+        );
+    }
     text += "\n```text\n$ cargo run --release -p ch01-03-no-gil\n";
     text += rust_output.trim_end();
     text += "\n";
@@ -200,13 +202,13 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         rustc_and_python(bench, &method)
     );
     text += &format!(
-        "The process pool's speedup in {} runs of the Rust program:\n{}",
+        "The process pool's speedup in {} of the Rust program:\n{}",
         count_word(bench.runs),
         speedups(&rust_runs)
     );
     if let Some((runs, _)) = &python {
         text += &format!(
-            "; in {} runs of the Python program: {}",
+            "; in {} of the Python program: {}",
             count_word(runs.len()),
             speedups(runs)
         );
@@ -229,14 +231,19 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     Ok(vec![Output::new("process-pool.md", text)])
 }
 
+fn runs_phrase(n: usize) -> String {
+    super::markdown::runs(n)
+}
+
+/// `five runs`: the count in words, as the chapters' prose has it.
 fn count_word(n: usize) -> String {
     match n {
-        1 => "one".into(),
-        2 => "two".into(),
-        3 => "three".into(),
-        4 => "four".into(),
-        5 => "five".into(),
-        n => n.to_string(),
+        1 => "one run".into(),
+        2 => "two runs".into(),
+        3 => "three runs".into(),
+        4 => "four runs".into(),
+        5 => "five runs".into(),
+        n => format!("{n} runs"),
     }
 }
 
@@ -321,8 +328,8 @@ pub fn blocking(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     );
     text += &format!(
         "1,000 tasks sleep 100 ms while a hog computes for {hog} ms. Each figure is\n\
-         the median over {} runs of `cargo run --release -p ch03-07-blocking -- {hog}`{}.\n\n",
-        bench.runs,
+         the median over {} of `cargo run --release -p ch03-07-blocking -- {hog}`{}.\n\n",
+        runs_phrase(bench.runs),
         if python.is_some() {
             format!(" and of `python3 blocking.py {hog}`")
         } else {
@@ -379,8 +386,8 @@ pub fn switching(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     );
     text += &format!(
         "100 coroutines sleep 50 ms on one worker while a hog works for {hog} ms. Each\n\
-         figure is the median over {} runs of `cargo run --release -p ch04-05-switching -- {hog}`{}.\n\n",
-        bench.runs,
+         figure is the median over {} of `cargo run --release -p ch04-05-switching -- {hog}`{}.\n\n",
+        runs_phrase(bench.runs),
         if python.is_some() {
             format!(" and of `python3 switching.py {hog}`")
         } else {
@@ -463,10 +470,10 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         rustc_and_python(bench, "")
     );
     text += &format!(
-        "{tasks} tasks each sleep {nap} ms. Each figure is the median over {} runs of\n\
+        "{tasks} tasks each sleep {nap} ms. Each figure is the median over {} of\n\
          `cargo run --release -p ch03-08-scale -- {tasks} {nap} spawn` (or `join_all`){}.\n\
          One task's future (`nap_for`) is {future_size} bytes.\n\n",
-        bench.runs,
+        runs_phrase(bench.runs),
         if bench.python.version.is_some() {
             format!(" and of `python3 scale.py {tasks} {nap}`")
         } else {
@@ -569,9 +576,9 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         bench.machine.rustc
     );
     text += &format!(
-        "Medians over {} runs of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\
+        "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\
          (default configuration: stacks of 4,096 words, a pool of 1,000 coroutines).\n\n",
-        bench.runs,
+        runs_phrase(bench.runs),
         if python.is_some() {
             format!(" and of `python3 limits.py {coroutines}`")
         } else {

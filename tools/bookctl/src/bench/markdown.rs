@@ -64,6 +64,15 @@ pub fn thousands(value: f64) -> String {
     out
 }
 
+/// `1 run`, `5 runs`: the number of runs a median is over.
+pub fn runs(n: usize) -> String {
+    if n == 1 {
+        "1 run".to_owned()
+    } else {
+        format!("{n} runs")
+    }
+}
+
 /// Seconds with three significant decimals: `0.124 s`, `5.92 s`.
 pub fn seconds(secs: f64) -> String {
     if secs < 1.0 {
@@ -98,5 +107,7 @@ mod tests {
         assert_eq!(thousands(1_000.0), "1,000");
         assert_eq!(seconds(0.12345), "0.123 s");
         assert_eq!(seconds(5.919), "5.92 s");
+        assert_eq!(runs(1), "1 run");
+        assert_eq!(runs(5), "5 runs");
     }
 }

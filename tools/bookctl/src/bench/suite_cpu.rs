@@ -87,7 +87,8 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         let Some(program) = &variant.program else {
             continue;
         };
-        let records = measure(&progress, variant.label, program, bench.runs, check)?;
+        let what = variant.label.replace('`', "");
+        let records = measure(&progress, &what, program, bench.runs, check)?;
         let secs = median_of(&records, "secs")?;
         let rss_mib = median_of(&records, "peak_rss_kib")? / 1024.0;
         let is_rust = variant.label.starts_with("Rust");
@@ -121,12 +122,12 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut text = bench.machine.stamp(&bench.python.versions(false));
     text += &format!(
         "\nPrimes below {limit} by trial division, split into 64 chunks that 2 workers take \
-         one at a time; medians over {} runs of each variant, every run checked to count \
+         one at a time; medians over {} of each variant, every run checked to count \
          {} primes (one row by hand: \
          `cargo run --release -p book-bench --bin primes -- rayon {limit}`, or \
          `python3 bench/python/primes.py pool {limit}`). Peak RSS is the parent \
          process's. A 2-core machine's ceiling is a 2.0x speedup.\n\n",
-        bench.runs,
+        super::markdown::runs(bench.runs),
         expected_count(limit).map_or("the same".into(), |n| super::markdown::thousands(n as f64)),
     );
     text += &table.render();

@@ -220,11 +220,11 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "\nLoopback TCP ping-pong, 64-byte messages: each connection of one Rust load client \
          (tokio, multi-thread) sends 64 bytes, reads them back, and repeats; {warmup_ms} ms of \
          warm-up, then {measure_ms} ms measured; {pinned}. Server CPU is its user + system time \
-         from `/proc/<pid>/stat` over the measured interval. Echo is noisy: medians over {} runs. \
+         from `/proc/<pid>/stat` over the measured interval. Echo is noisy (±25 % on a shared machine): medians over {}. \
          By hand: start `cargo run --release -p book-bench --bin echo-server -- tokio` (or \
          `python3 bench/python/echo_server.py asyncio`), then \
          `cargo run --release -p book-bench --bin echo-client -- PORT 100 1000 4000 SERVER_PID`.\n\n",
-        bench.echo_runs
+        super::markdown::runs(bench.echo_runs)
     );
     text += &table.render();
     let svg = bar_chart(

@@ -160,10 +160,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         table.note(NO_GEVENT);
     }
     table.note(format!(
-        "may runs at {} and at most {}: vm.max_map_count here is {}, may takes {MAPPINGS_PER_COROUTINE} \
+        "may's largest count here is {}: vm.max_map_count here is {}, may takes {MAPPINGS_PER_COROUTINE} \
          memory mappings per coroutine, so a process tops out near {} live coroutines, and past that \
-         may panics and the process hangs; the suite stays at two thirds of that ceiling.",
-        thousands(small as f64),
+         may panics and the process hangs; the suite stays at most at two thirds of that ceiling.",
         thousands(may_largest as f64),
         thousands(max_map_count as f64),
         thousands((max_map_count / MAPPINGS_PER_COROUTINE) as f64),
@@ -182,9 +181,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     text += &format!(
         "\nN tasks each sleep {nap_ms} ms; wall time from the first spawn until the last has woken, \
          peak RSS of the process, and (peak − RSS before spawning) ÷ N per task. Medians over {} \
-         runs (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
+         (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
          100000 1000`, or `python3 bench/python/sleepers.py asyncio 100000 1000`).\n\n",
-        bench.runs
+        super::markdown::runs(bench.runs)
     );
     text += &table.render();
     let svg = bar_chart(
