@@ -431,17 +431,14 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "peak memory",
         "memory per task",
     ]);
+    let woke = Regex::new(r"woke after ([0-9.]+) s").context("a valid pattern")?;
+    let wall_of =
+        |output: &str| figure(&woke, output).map_or("done".into(), |s| format!("{s:.3} s"));
     for (label, program) in variants {
         progress.next();
         let Some(program) = program else {
             table.note(NO_PYTHON);
             continue;
-        };
-        let wall_of = |output: &str| {
-            Regex::new(r"woke after ([0-9.]+) s")
-                .ok()
-                .and_then(|p| figure(&p, output))
-                .map_or("done".into(), |s| format!("{s:.3} s"))
         };
         let runs = outputs(&progress, label, &program, bench.runs, wall_of)?;
         let name = program.display();
@@ -484,6 +481,10 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     Ok(vec![Output::new("scale.md", text)])
 }
 
+/// A row of `may-limits.md`: its label, the pattern of its figure in the
+/// listing's output, and how to show the median.
+type Figure = (&'static str, &'static str, fn(f64) -> String);
+
 /// `may-limits.md`: Listing 4-7 with 20,000 parked coroutines, well under
 /// the `vm.max_map_count` ceiling, and `limits.py` (gevent).
 pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
@@ -509,7 +510,7 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     };
     let may = "ch04-07-limits";
     let mut table = Table::new(&["figure", "median"]);
-    let rows: [(&str, &str, fn(f64) -> String); 5] = [
+    let rows: [Figure; 5] = [
         (
             "starting may: extra memory mappings",
             r"^starting may: \+([0-9]+) mappings",

@@ -135,7 +135,7 @@ impl Bench {
     pub fn exe(&self, name: &str) -> Result<Program> {
         self.executables
             .get(name)
-            .map(|path| Program::new(path))
+            .map(Program::new)
             .with_context(|| format!("cargo built no executable named {name}"))
     }
 

@@ -180,32 +180,6 @@ impl Progress {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_line_takes_the_last_object() {
-        let out = "starting\n{\"variant\":\"rayon\",\"secs\":0.123,\"count\":216816}\n";
-        let record = json_line(out).expect("parses");
-        assert_eq!(record["variant"], "rayon");
-        assert_eq!(number(&record, "secs").expect("a number"), 0.123);
-        assert!(number(&record, "missing").is_err());
-    }
-
-    #[test]
-    fn json_line_rejects_other_output() {
-        let error = json_line("1.5\nno json here\n").expect_err("no object");
-        assert!(error.to_string().contains("no json here"), "{error}");
-    }
-
-    #[test]
-    fn display_shortens_paths() {
-        let program = Program::new("/x/target/release/primes").args(["rayon", "3000000"]);
-        assert_eq!(program.display(), "primes rayon 3000000");
-    }
-}
-
 /// Runs `program` `runs` times for one row of a table, reporting each run,
 /// and returns the JSON results. `check` rejects a wrong result (a wrong
 /// prime count, say) with a message.
@@ -238,4 +212,30 @@ pub fn median_of(records: &[serde_json::Value], field: &str) -> Result<f64> {
         .collect::<Result<Vec<f64>>>()?;
     super::stats::median(&values)
         .with_context(|| format!("no runs to take the median `{field}` of"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_takes_the_last_object() {
+        let out = "starting\n{\"variant\":\"rayon\",\"secs\":0.123,\"count\":216816}\n";
+        let record = json_line(out).expect("parses");
+        assert_eq!(record["variant"], "rayon");
+        assert_eq!(number(&record, "secs").expect("a number"), 0.123);
+        assert!(number(&record, "missing").is_err());
+    }
+
+    #[test]
+    fn json_line_rejects_other_output() {
+        let error = json_line("1.5\nno json here\n").expect_err("no object");
+        assert!(error.to_string().contains("no json here"), "{error}");
+    }
+
+    #[test]
+    fn display_shortens_paths() {
+        let program = Program::new("/x/target/release/primes").args(["rayon", "3000000"]);
+        assert_eq!(program.display(), "primes rayon 3000000");
+    }
 }
