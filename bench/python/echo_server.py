@@ -31,9 +31,12 @@ def serve_asyncio():
     async def echo(reader, writer):
         writer.get_extra_info("socket").setsockopt(
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        while data := await reader.read(BUFFER):
-            writer.write(data)
-            await writer.drain()
+        try:
+            while data := await reader.read(BUFFER):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass  # the load client went away without closing: it is done
         writer.close()
 
     async def main():
@@ -48,8 +51,11 @@ def serve_asyncio():
 def echo_blocking(connection):
     connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with connection:
-        while data := connection.recv(BUFFER):
-            connection.sendall(data)
+        try:
+            while data := connection.recv(BUFFER):
+                connection.sendall(data)
+        except ConnectionError:
+            pass  # the load client went away without closing: it is done
 
 
 def serve_gevent():

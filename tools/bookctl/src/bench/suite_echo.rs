@@ -60,7 +60,10 @@ fn hard_fd_limit() -> Option<u64> {
 
 pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let connections: Vec<u64> = bench.size(vec![100, 1_000, 10_000], vec![100]);
-    let (warmup_ms, measure_ms) = bench.size((1_000, 4_000), (200, 500));
+    let (base_warmup_ms, measure_ms) = bench.size((1_000, 4_000), (200, 500));
+    // Servers that start a thread per connection need a while to accept
+    // 10,000 of them: give every server time to settle before measuring.
+    let warmup_for = |conns: u64| base_warmup_ms.max(conns * 3 / 10);
     let pins = pinning(bench.machine.cores);
     let (server_prefix, client_prefix) = match &pins {
         Some([server, client]) => (with_fd_limit(server), with_fd_limit(client)),
@@ -125,7 +128,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                     &program.clone().wrapped(&server_prefix),
                     &client_prefix,
                     &client,
-                    [conns, warmup_ms, measure_ms],
+                    [conns, warmup_for(conns), measure_ms],
                 )?;
                 let rps = number(&record, "rps")?;
                 progress.report(
@@ -213,13 +216,21 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     } else {
         "not pinned (no taskset, or a single CPU)"
     };
+    let warmup = match usable.last() {
+        Some(&most) if warmup_for(most) > base_warmup_ms => format!(
+            "{base_warmup_ms} ms ({} ms at {} connections)",
+            warmup_for(most),
+            thousands(most as f64)
+        ),
+        _ => format!("{base_warmup_ms} ms"),
+    };
     let mut text = bench
         .machine
         .stamp(&bench.python.versions(bench.python.gevent.is_some()));
     text += &format!(
         "\nLoopback TCP ping-pong, 64-byte messages: each connection of one Rust load client \
-         (tokio, multi-thread) sends 64 bytes, reads them back, and repeats; {warmup_ms} ms of \
-         warm-up, then {measure_ms} ms measured; {pinned}. Server CPU is its user + system time \
+         (tokio, multi-thread) sends 64 bytes, reads them back, and repeats; {warmup} \
+         of warm-up, then {measure_ms} ms measured; {pinned}. Server CPU is its user + system time \
          from `/proc/<pid>/stat` over the measured interval. Echo is noisy (±25 % on a shared machine): medians over {}. \
          By hand: start `cargo run --release -p book-bench --bin echo-server -- tokio` (or \
          `python3 bench/python/echo_server.py asyncio`), then \
