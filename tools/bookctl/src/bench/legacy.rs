@@ -9,6 +9,7 @@ use super::markdown::Table;
 use super::python::{NO_GEVENT, NO_PYTHON};
 use super::runner::{Program, Progress};
 use super::stats::{median, median_index};
+use super::svg::Bar;
 use super::{Bench, Output};
 
 /// Runs `program` `runs` times and returns each run's standard output.
@@ -250,7 +251,7 @@ fn count_word(n: usize) -> String {
 /// Lateness lines (`<label>  1000 woke, median 1.2 ms late, max 3.4 ms
 /// late`) of several runs → one row per label, in the order printed, with
 /// the median over the runs of the median and of the maximum lateness.
-pub fn lateness_rows(runs: &[String], prefix: &str, program: &str) -> Result<Vec<Vec<String>>> {
+pub fn lateness_rows(runs: &[String], prefix: &str, program: &str) -> Result<Vec<Lateness>> {
     let line = Regex::new(r"^(.*\S) +\d+ woke, median +([0-9.]+) ms late, max +([0-9.]+) ms late$")
         .context("a valid pattern")?;
     let mut labels: Vec<String> = Vec::new();
@@ -276,11 +277,33 @@ pub fn lateness_rows(runs: &[String], prefix: &str, program: &str) -> Result<Vec
     Ok(labels
         .into_iter()
         .zip(figures)
-        .map(|(label, (medians, maxima))| {
-            let ms = |values: &[f64]| median(values).map_or("—".into(), |v| format!("{v:.1} ms"));
-            vec![format!("{prefix}{label}"), ms(&medians), ms(&maxima)]
+        .map(|(label, (medians, maxima))| Lateness {
+            label: format!("{prefix}{label}"),
+            median_ms: median(&medians).unwrap_or(f64::NAN),
+            max_ms: median(&maxima).unwrap_or(f64::NAN),
         })
         .collect())
+}
+
+/// One row of a lateness table: medians over the runs, in milliseconds.
+#[derive(Debug, PartialEq)]
+pub struct Lateness {
+    pub label: String,
+    pub median_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Adds the rows to `table`, and their median lateness to the run's
+/// lateness chart (`lateness.svg`).
+fn add_lateness(bench: &Bench, table: &mut Table, rows: Vec<Lateness>) {
+    for row in rows {
+        table.row(vec![
+            row.label.clone(),
+            format!("{:.1} ms", row.median_ms),
+            format!("{:.1} ms", row.max_ms),
+        ]);
+        bench.lateness_bar(Bar::new(row.label, row.median_ms));
+    }
 }
 
 fn lateness_summary(output: &str) -> String {
@@ -312,13 +335,13 @@ pub fn blocking(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .transpose()?;
 
     let mut table = Table::new(&["where the hog runs", "median lateness", "worst lateness"]);
-    for row in lateness_rows(&rust_runs, "tokio ", "ch03-07-blocking")? {
-        table.row(row);
-    }
+    add_lateness(
+        bench,
+        &mut table,
+        lateness_rows(&rust_runs, "tokio ", "ch03-07-blocking")?,
+    );
     match &python {
-        Some(runs) => lateness_rows(runs, "", "blocking.py")?
-            .into_iter()
-            .for_each(|row| table.row(row)),
+        Some(runs) => add_lateness(bench, &mut table, lateness_rows(runs, "", "blocking.py")?),
         None => table.note(NO_PYTHON),
     }
     let mut text = format!(
@@ -363,13 +386,13 @@ pub fn switching(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     };
 
     let mut table = Table::new(&["what the hog does", "median lateness", "worst lateness"]);
-    for row in lateness_rows(&rust_runs, "may, ", "ch04-05-switching")? {
-        table.row(row);
-    }
+    add_lateness(
+        bench,
+        &mut table,
+        lateness_rows(&rust_runs, "may, ", "ch04-05-switching")?,
+    );
     match &python {
-        Some(runs) => lateness_rows(runs, "", "switching.py")?
-            .into_iter()
-            .for_each(|row| table.row(row)),
+        Some(runs) => add_lateness(bench, &mut table, lateness_rows(runs, "", "switching.py")?),
         None if bench.python.version.is_none() => table.note(NO_PYTHON),
         None => table.note(NO_GEVENT),
     }
@@ -605,8 +628,13 @@ mod tests {
                 .to_owned(),
         ];
         let rows = lateness_rows(&runs, "tokio ", "test").expect("parses");
-        assert_eq!(rows[0], ["tokio b hog", "3.0 ms", "4.0 ms"]);
-        assert_eq!(rows[1], ["tokio a hog", "901.0 ms", "902.0 ms"]);
+        let row = |label: &str, median_ms, max_ms| Lateness {
+            label: label.into(),
+            median_ms,
+            max_ms,
+        };
+        assert_eq!(rows[0], row("tokio b hog", 3.0, 4.0));
+        assert_eq!(rows[1], row("tokio a hog", 901.0, 902.0));
         assert!(lateness_rows(&["nothing".into()], "", "test").is_err());
     }
 

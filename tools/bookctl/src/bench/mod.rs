@@ -18,6 +18,7 @@ mod suite_echo;
 mod suite_sleepers;
 mod svg;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +29,7 @@ use anyhow::{Context, Result, bail};
 use self::python::Python;
 use self::runner::Program;
 use self::stamp::Machine;
+use self::svg::{Bar, Scale};
 
 /// What `cargo book bench` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -128,6 +130,9 @@ pub struct Bench {
     pub machine: Machine,
     pub python: Python,
     executables: HashMap<String, PathBuf>,
+    /// Median lateness of every variant the lateness suites (blocking,
+    /// switching) measured, for `lateness.svg`.
+    lateness: RefCell<Vec<Bar>>,
 }
 
 impl Bench {
@@ -143,6 +148,11 @@ impl Bench {
     pub fn python(&self, script: &str) -> Option<Program> {
         self.python.version.as_ref()?;
         Some(Program::new("python3").arg(self.root.join(script)))
+    }
+
+    /// Adds a bar to `lateness.svg`.
+    pub fn lateness_bar(&self, bar: Bar) {
+        self.lateness.borrow_mut().push(bar);
     }
 
     /// A full-size figure, or the `--quick` one.
@@ -191,6 +201,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         machine: Machine::detect(),
         python: Python::detect(),
         executables,
+        lateness: RefCell::default(),
     };
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
@@ -204,6 +215,21 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             write_atomically(&path, &output.contents)?;
             println!("wrote {}", path.display());
         }
+    }
+    let lateness = bench.lateness.take();
+    if !lateness.is_empty() {
+        // One chart for both lateness suites: hogs in tokio and asyncio next
+        // to hogs in may and gevent. Log scale: 1 ms sits next to 900 ms.
+        let svg = svg::bar_chart(
+            "Median lateness of sleepers behind a CPU hog (ms, log scale)",
+            &lateness,
+            Scale::Log { floor: 0.1 },
+            |ms| format!("{ms:.1} ms"),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let path = out.join("lateness.svg");
+        write_atomically(&path, &svg)?;
+        println!("wrote {}", path.display());
     }
     eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

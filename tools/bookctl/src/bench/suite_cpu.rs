@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use super::markdown::{Table, seconds};
 use super::python::NO_PYTHON;
 use super::runner::{Program, Progress, measure, median_of, number};
-use super::svg::{Bar, bar_chart};
+use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
 
 /// The prime count below each size the suite uses: every run is checked.
@@ -134,6 +134,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let svg = bar_chart(
         &format!("Speedup over serial, primes below {limit}, 2 workers"),
         &bars,
+        Scale::Linear,
         |v| format!("{v:.2}x"),
     )
     .map_err(anyhow::Error::msg)?;

@@ -16,7 +16,7 @@ use super::markdown::{Table, thousands};
 use super::python::{NO_GEVENT, NO_PYTHON};
 use super::runner::{Program, Progress, drain, join, median_of, number};
 use super::stamp::command_output;
-use super::svg::{Bar, bar_chart};
+use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
 
 /// File descriptors a process needs beyond one per connection.
@@ -241,6 +241,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let svg = bar_chart(
         "Echo server CPU per round trip (µs), lower is better",
         &bars,
+        Scale::Linear,
         |v| format!("{v:.1} µs"),
     )
     .map_err(anyhow::Error::msg)?;

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use super::markdown::{Table, thousands};
 use super::python::{NO_GEVENT, NO_PYTHON};
 use super::runner::{Program, Progress, measure, median_of, number};
-use super::svg::{Bar, bar_chart};
+use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
 
 /// Memory mappings may takes per coroutine (its stack and a guard page).
@@ -189,6 +189,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let svg = bar_chart(
         &format!("Peak RSS (MiB), N tasks each sleeping {nap_ms} ms"),
         &bars,
+        Scale::Linear,
         |v| format!("{v:.1} MiB"),
     )
     .map_err(anyhow::Error::msg)?;

@@ -24,8 +24,33 @@ impl Bar {
     }
 }
 
-const WIDTH: u32 = 760;
-const LABEL_COLUMN: i32 = 300;
+/// How bar lengths grow with their values.
+#[derive(Debug, Clone, Copy)]
+pub enum Scale {
+    Linear,
+    /// Logarithmic, for figures that span orders of magnitude (1 ms next to
+    /// 900 ms); values at or below `floor` get no length.
+    Log {
+        floor: f64,
+    },
+}
+
+impl Scale {
+    /// The fraction (0 to 1) of the full length for `value`.
+    fn fraction(self, value: f64, largest: f64) -> f64 {
+        let fraction = match self {
+            Scale::Linear if largest > 0.0 => value / largest,
+            Scale::Log { floor } if largest > floor && floor > 0.0 => {
+                (value.max(floor) / floor).ln() / (largest / floor).ln()
+            }
+            _ => 0.0,
+        };
+        fraction.clamp(0.0, 1.0)
+    }
+}
+
+const WIDTH: u32 = 860;
+const LABEL_COLUMN: i32 = 380;
 const BAR_HEIGHT: i32 = 22;
 const ROW: i32 = 30;
 const TOP: i32 = 44;
@@ -35,6 +60,7 @@ const TOP: i32 = 44;
 pub fn bar_chart(
     title: &str,
     bars: &[Bar],
+    scale: Scale,
     format: impl Fn(f64) -> String,
 ) -> Result<String, String> {
     let height = (TOP + ROW * bars.len() as i32 + 16).max(80) as u32;
@@ -60,11 +86,7 @@ pub fn bar_chart(
         for (i, bar) in bars.iter().enumerate() {
             let top = TOP + ROW * i as i32;
             let middle = top + BAR_HEIGHT / 2;
-            let length = if largest > 0.0 {
-                (bar.value.max(0.0) / largest * room) as i32
-            } else {
-                0
-            };
+            let length = (scale.fraction(bar.value, largest) * room) as i32;
             area.draw(&Text::new(
                 bar.label.clone(),
                 (LABEL_COLUMN - 8, middle),
@@ -98,7 +120,8 @@ mod tests {
     #[test]
     fn chart_holds_title_labels_and_values() {
         let bars = [Bar::new("Rust serial", 1.0), Bar::new("Rust rayon", 1.93)];
-        let svg = bar_chart("Speedup", &bars, |v| format!("{v:.2}x")).expect("draws");
+        let svg =
+            bar_chart("Speedup", &bars, Scale::Linear, |v| format!("{v:.2}x")).expect("draws");
         assert!(svg.starts_with("<svg"), "{svg}");
         for text in ["Speedup", "Rust serial", "Rust rayon", "1.93x", "<rect"] {
             assert!(svg.contains(text), "no {text:?} in {svg}");
@@ -106,8 +129,20 @@ mod tests {
     }
 
     #[test]
+    fn log_scale_keeps_small_values_visible() {
+        let log = Scale::Log { floor: 0.1 };
+        assert_eq!(log.fraction(1000.0, 1000.0), 1.0);
+        assert_eq!(log.fraction(0.05, 1000.0), 0.0);
+        assert!((log.fraction(1.0, 1000.0) - 0.25).abs() < 1e-9);
+        assert!((Scale::Linear.fraction(1.0, 1000.0) - 0.001).abs() < 1e-9);
+    }
+
+    #[test]
     fn labels_are_escaped() {
-        let svg = bar_chart("a < b", &[Bar::new("x & y", 1.0)], |v| v.to_string()).expect("draws");
+        let svg = bar_chart("a < b", &[Bar::new("x & y", 1.0)], Scale::Linear, |v| {
+            v.to_string()
+        })
+        .expect("draws");
         assert!(
             svg.contains("x &amp; y") && svg.contains("a &lt; b"),
             "{svg}"
