@@ -7,7 +7,7 @@
 //! measured; they are written only once the whole suite has succeeded, each
 //! atomically, so a failed run never leaves a half-written table behind.
 
-mod legacy;
+mod chapters;
 mod markdown;
 mod python;
 mod runner;
@@ -86,32 +86,32 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "no-gil",
         packages: &["ch01-03-no-gil"],
-        run: legacy::no_gil,
+        run: chapters::no_gil,
     },
     Suite {
         name: "process-pool",
         packages: &["ch02-03-primes-on-processes"],
-        run: legacy::process_pool,
+        run: chapters::process_pool,
     },
     Suite {
         name: "blocking",
         packages: &["ch03-07-blocking"],
-        run: legacy::blocking,
+        run: chapters::blocking,
     },
     Suite {
         name: "scale",
         packages: &["ch03-08-scale"],
-        run: legacy::scale,
+        run: chapters::scale,
     },
     Suite {
         name: "switching",
         packages: &["ch04-05-switching"],
-        run: legacy::switching,
+        run: chapters::switching,
     },
     Suite {
         name: "may-limits",
         packages: &["ch04-07-limits"],
-        run: legacy::may_limits,
+        run: chapters::may_limits,
     },
 ];
 
@@ -174,7 +174,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                     suite_names().join(", ")
                 );
             };
-            selected.push(suite);
+            // `--only cpu --only cpu` measures cpu once.
+            if !selected
+                .iter()
+                .any(|chosen: &&Suite| chosen.name == suite.name)
+            {
+                selected.push(suite);
+            }
         }
         selected
     };

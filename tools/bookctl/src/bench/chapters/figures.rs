@@ -1,0 +1,203 @@
+//! `scale.md` and `may-limits.md`: single figures of a listing and its
+//! Python twin, each the median over several runs.
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+use super::{figure, median_figure, outputs, runs_phrase, rustc_and_python};
+use crate::bench::markdown::Table;
+use crate::bench::python::{NO_GEVENT, NO_PYTHON};
+use crate::bench::runner::Progress;
+use crate::bench::{Bench, Output};
+
+/// `scale.md`: Listing 3-8 (spawn and join_all) and `scale.py`.
+pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
+    let (tasks, nap) = bench.size(("100000", "1000"), ("10000", "100"));
+    let mut progress = Progress::new(suite, 3);
+    let scale = bench.exe("ch03-08-scale")?;
+    let future_size = {
+        let output = scale.clone().args(["1", "0"]).run()?;
+        let pattern = Regex::new(r"future: (\d+) bytes").context("a valid pattern")?;
+        figure(&pattern, &output).context("ch03-08-scale printed no future size")?
+    };
+    let mut variants = vec![
+        (
+            "tokio, `tokio::spawn` (multi-thread runtime)",
+            Some(scale.clone().args([tasks, nap, "spawn"])),
+        ),
+        (
+            "tokio, `join_all` in one task",
+            Some(scale.clone().args([tasks, nap, "join_all"])),
+        ),
+    ];
+    let python = bench.python("listings/ch03-async/03-08-scale/scale.py");
+    variants.push((
+        "asyncio, `asyncio.gather`",
+        python.map(|p| p.args([tasks, nap])),
+    ));
+
+    let mut table = Table::new(&[
+        "variant",
+        "spawning",
+        "wall time",
+        "peak memory",
+        "memory per task",
+    ]);
+    let woke = Regex::new(r"woke after ([0-9.]+) s").context("a valid pattern")?;
+    let wall_of =
+        |output: &str| figure(&woke, output).map_or("done".into(), |s| format!("{s:.3} s"));
+    for (label, program) in variants {
+        progress.next();
+        let Some(program) = program else {
+            table.note(NO_PYTHON);
+            continue;
+        };
+        let runs = outputs(&progress, label, &program, bench.runs, wall_of)?;
+        let name = program.display();
+        let spawned = median_figure(r"^spawned in ([0-9.]+) s$", &runs, &name)
+            .map_or_else(|_| "—".to_owned(), |s| format!("{s:.3} s"));
+        table.row(vec![
+            label.to_owned(),
+            spawned,
+            format!(
+                "{:.3} s",
+                median_figure(r"^all \d+ woke after ([0-9.]+) s$", &runs, &name)?
+            ),
+            format!(
+                "{:.1} MiB",
+                median_figure(r"^peak memory ([0-9.]+) MiB", &runs, &name)?
+            ),
+            format!(
+                "{:.2} KiB",
+                median_figure(r" ([0-9.]+) KiB per task", &runs, &name)?
+            ),
+        ]);
+    }
+    let mut text = format!(
+        "{};\n{}\n",
+        bench.machine.line(),
+        rustc_and_python(bench, "")
+    );
+    text += &format!(
+        "{tasks} tasks each sleep {nap} ms. Each figure is the median over {} of\n\
+         `cargo run --release -p ch03-08-scale -- {tasks} {nap} spawn` (or `join_all`){}.\n\
+         One task's future (`nap_for`) is {future_size} bytes.\n\n",
+        runs_phrase(bench.runs),
+        if bench.python.version.is_some() {
+            format!(" and of `python3 scale.py {tasks} {nap}`")
+        } else {
+            String::new()
+        }
+    );
+    text += &table.render();
+    Ok(vec![Output::new("scale.md", text)])
+}
+
+/// A row of `may-limits.md`: its label, the pattern of its figure in the
+/// listing's output, and how to show the median.
+type Figure = (&'static str, &'static str, fn(f64) -> String);
+
+/// `may-limits.md`: Listing 4-7 with 20,000 parked coroutines, well under
+/// the `vm.max_map_count` ceiling, and `limits.py` (gevent).
+pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
+    let coroutines = bench.size("20000", "2000");
+    let mut progress = Progress::new(suite, 2);
+    progress.next();
+    let rust = bench.exe("ch04-07-limits")?.arg(coroutines);
+    let done = |_: &str| "done".to_owned();
+    let runs = outputs(&progress, "may", &rust, bench.runs, done)?;
+    progress.next();
+    let python = match (
+        &bench.python.gevent,
+        bench.python("listings/ch04-green/04-07-limits/limits.py"),
+    ) {
+        (Some(_), Some(p)) => Some(outputs(
+            &progress,
+            "gevent",
+            &p.arg(coroutines),
+            bench.runs,
+            done,
+        )?),
+        _ => None,
+    };
+    let may = "ch04-07-limits";
+    let mut table = Table::new(&["figure", "median"]);
+    let rows: [Figure; 5] = [
+        (
+            "starting may: extra memory mappings",
+            r"^starting may: \+([0-9]+) mappings",
+            |v| format!("{v:.0}"),
+        ),
+        (
+            "starting may: extra RSS",
+            r"^starting may: .*\+([0-9]+) MiB RSS$",
+            |v| format!("{v:.0} MiB"),
+        ),
+        (
+            "may: spawn, until running and parked",
+            r"^spawn: ([0-9.]+) µs per coroutine$",
+            |v| format!("{v:.1} µs per coroutine"),
+        ),
+        (
+            "may: RSS beyond the pool",
+            r"^beyond the pool: ([0-9.]+) KiB RSS per coroutine$",
+            |v| format!("{v:.1} KiB per coroutine"),
+        ),
+        (
+            "may: memory mappings beyond the pool",
+            r"^beyond the pool: ([0-9.]+) mappings per coroutine$",
+            |v| format!("{v:.2} per coroutine"),
+        ),
+    ];
+    for (label, pattern, format) in rows {
+        table.row(vec![
+            label.to_owned(),
+            format(median_figure(pattern, &runs, may)?),
+        ]);
+    }
+    match &python {
+        Some(runs) => {
+            let spawn = median_figure(r"^spawn: ([0-9.]+) µs per greenlet$", runs, "limits.py")?;
+            let rss = median_figure(
+                r"^memory: ([0-9.]+) KiB RSS per greenlet$",
+                runs,
+                "limits.py",
+            )?;
+            table.row(vec![
+                "gevent: spawn, until running and parked".into(),
+                format!("{spawn:.1} µs per greenlet"),
+            ]);
+            table.row(vec![
+                "gevent: RSS".into(),
+                format!("{rss:.1} KiB per greenlet"),
+            ]);
+        }
+        None if bench.python.version.is_none() => table.note(NO_PYTHON),
+        None => table.note(NO_GEVENT),
+    }
+    let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .map_or_else(|_| "unknown".to_owned(), |text| text.trim().to_owned());
+    let versions = bench
+        .python
+        .versions(true)
+        .into_iter()
+        .map(|v| format!(", {v}"))
+        .collect::<String>();
+    let mut text = format!(
+        "{},\nvm.max_map_count {max_map_count}; {} (release build), may 0.3.51{versions}.\n",
+        bench.machine.line(),
+        bench.machine.rustc
+    );
+    text += &format!(
+        "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\
+         (default configuration: stacks of 4,096 words, a pool of 1,000 coroutines).\n\n",
+        runs_phrase(bench.runs),
+        if python.is_some() {
+            format!(" and of `python3 limits.py {coroutines}`")
+        } else {
+            String::new()
+        }
+    );
+    text += &table.render();
+    Ok(vec![Output::new("may-limits.md", text)])
+}

@@ -1,0 +1,74 @@
+//! The six measured files that chapters 1-4 include, in the shape the text
+//! relies on: each suite runs a listing (release build) and its Python twin
+//! beside it, with the arguments the book quotes, and parses the lines the
+//! listing prints (their format is pinned by the listing's `output.txt`).
+//!
+//! - [`shown`]: `no-gil.md`, `process-pool.md` show a whole median run;
+//! - [`lateness`]: `blocking.md`, `switching.md` tabulate lateness lines;
+//! - [`figures`]: `scale.md`, `may-limits.md` tabulate single figures.
+
+mod figures;
+mod lateness;
+mod shown;
+
+pub use figures::{may_limits, scale};
+pub use lateness::{blocking, switching};
+pub use shown::{no_gil, process_pool};
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+use super::Bench;
+use super::runner::{Program, Progress};
+use super::stats::median;
+
+/// Runs `program` `runs` times and returns each run's standard output.
+pub(super) fn outputs(
+    progress: &Progress,
+    what: &str,
+    program: &Program,
+    runs: usize,
+    summary: impl Fn(&str) -> String,
+) -> Result<Vec<String>> {
+    (1..=runs)
+        .map(|run| {
+            let output = program.run()?;
+            progress.report(what, run, runs, &summary(&output));
+            Ok(output)
+        })
+        .collect()
+}
+
+/// The number captured by `pattern` in `output` (its first match).
+pub(super) fn figure(pattern: &Regex, output: &str) -> Option<f64> {
+    pattern.captures(output)?.get(1)?.as_str().parse().ok()
+}
+
+/// The median over `runs` of the figure `pattern` captures, or an error
+/// naming the program if a run did not print it.
+pub(super) fn median_figure(pattern: &str, runs: &[String], program: &str) -> Result<f64> {
+    let pattern = Regex::new(&format!("(?m){pattern}")).context("a valid pattern")?;
+    let values = runs
+        .iter()
+        .map(|output| {
+            figure(&pattern, output).with_context(|| {
+                format!("`{program}` printed no line matching {pattern}:\n{output}")
+            })
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    median(&values).context("no runs")
+}
+
+pub(super) fn rustc_and_python(bench: &Bench, extra: &str) -> String {
+    let python = bench.python.version.as_deref().map(|v| format!(", {v}"));
+    format!(
+        "{} (release build){}{}.",
+        bench.machine.rustc,
+        python.unwrap_or_default(),
+        extra
+    )
+}
+
+pub(super) fn runs_phrase(n: usize) -> String {
+    super::markdown::runs(n)
+}
