@@ -133,6 +133,8 @@ pub struct Bench {
     /// Median lateness of every variant the lateness suites (blocking,
     /// switching) measured, for `lateness.svg`.
     lateness: RefCell<Vec<Bar>>,
+    /// The book's Cargo.lock, for the crate versions in the stamps.
+    lock_file: String,
 }
 
 impl Bench {
@@ -153,6 +155,11 @@ impl Bench {
     /// Adds a bar to `lateness.svg`.
     pub fn lateness_bar(&self, bar: Bar) {
         self.lateness.borrow_mut().push(bar);
+    }
+
+    /// `tokio 1.54.1`: a crate's version as built here, for the stamps.
+    pub fn crate_version(&self, name: &str) -> String {
+        stamp::crate_version(&self.lock_file, name)
     }
 
     /// A full-size figure, or the `--quick` one.
@@ -208,6 +215,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         python: Python::detect(),
         executables,
         lateness: RefCell::default(),
+        lock_file: std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default(),
     };
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;

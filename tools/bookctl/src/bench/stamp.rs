@@ -62,6 +62,21 @@ impl Machine {
     }
 }
 
+/// `may 0.3.51`: the version of a crate in the book's `Cargo.lock` (the one
+/// the benchmark programs were built with), or just its name if not found.
+pub fn crate_version(lock_file: &str, name: &str) -> String {
+    let lock: toml::Table = lock_file.parse().unwrap_or_default();
+    lock.get("package")
+        .and_then(toml::Value::as_array)
+        .and_then(|packages| {
+            packages
+                .iter()
+                .find(|package| package.get("name").and_then(toml::Value::as_str) == Some(name))
+        })
+        .and_then(|package| package.get("version")?.as_str())
+        .map_or_else(|| name.to_owned(), |version| format!("{name} {version}"))
+}
+
 /// The trimmed standard output of a command that succeeded.
 pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).output().ok()?;
@@ -95,6 +110,16 @@ mod tests {
         assert_eq!(utc_date(0), "1970-01-01");
         assert_eq!(utc_date(951_782_400), "2000-02-29");
         assert_eq!(utc_date(1_795_478_400), "2026-11-24");
+    }
+
+    #[test]
+    fn crate_versions_come_from_the_lock_file() {
+        let lock = "version = 4\n\n[[package]]\nname = \"may\"\nversion = \"0.3.51\"\n\n\
+                    [[package]]\nname = \"tokio\"\nversion = \"1.54.1\"\n";
+        assert_eq!(crate_version(lock, "tokio"), "tokio 1.54.1");
+        assert_eq!(crate_version(lock, "may"), "may 0.3.51");
+        assert_eq!(crate_version(lock, "rayon"), "rayon");
+        assert_eq!(crate_version("not toml [", "may"), "may");
     }
 
     #[test]

@@ -119,7 +119,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         ));
     }
 
-    let mut text = bench.machine.stamp(&bench.python.versions(false));
+    let mut tools = vec![bench.crate_version("rayon"), bench.crate_version("may")];
+    tools.extend(bench.python.versions(false));
+    let mut text = bench.machine.stamp(&tools);
     text += &format!(
         "\nPrimes below {limit} by trial division, split into 64 chunks that 2 workers take \
          one at a time; medians over {} of each variant, every run checked to count \

@@ -212,9 +212,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     }
 
     let pinned = if pins.is_some() {
-        "server pinned to CPU 0 and client to CPU 1 with taskset"
+        "taskset pinned the server to CPU 0 and the client to CPU 1"
     } else {
-        "not pinned (no taskset, or a single CPU)"
+        "the processes were not pinned (no taskset, or a single CPU)"
     };
     let warmup = match usable.last() {
         Some(&most) if warmup_for(most) > base_warmup_ms => format!(
@@ -224,9 +224,17 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         ),
         _ => format!("{base_warmup_ms} ms"),
     };
-    let mut text = bench
-        .machine
-        .stamp(&bench.python.versions(bench.python.gevent.is_some()));
+    let mut tools = vec![bench.crate_version("tokio"), bench.crate_version("may")];
+    tools.extend(bench.python.versions(bench.python.gevent.is_some()));
+    tools.push(
+        if pins.is_some() {
+            "server pinned to CPU 0 and client to CPU 1"
+        } else {
+            "not pinned"
+        }
+        .to_owned(),
+    );
+    let mut text = bench.machine.stamp(&tools);
     text += &format!(
         "\nLoopback TCP ping-pong, 64-byte messages: each connection of one Rust load client \
          (tokio, multi-thread) sends 64 bytes, reads them back, and repeats; {warmup} \

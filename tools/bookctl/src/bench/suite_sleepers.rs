@@ -175,9 +175,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         );
     }
 
-    let mut text = bench
-        .machine
-        .stamp(&bench.python.versions(bench.python.gevent.is_some()));
+    let mut tools = vec![bench.crate_version("tokio"), bench.crate_version("may")];
+    tools.extend(bench.python.versions(bench.python.gevent.is_some()));
+    let mut text = bench.machine.stamp(&tools);
     text += &format!(
         "\nN tasks each sleep {nap_ms} ms; wall time from the first spawn until the last has woken, \
          peak RSS of the process, and (peak − RSS before spawning) ÷ N per task. Medians over {} \

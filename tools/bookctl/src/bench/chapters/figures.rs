@@ -184,9 +184,10 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .map(|v| format!(", {v}"))
         .collect::<String>();
     let mut text = format!(
-        "{},\nvm.max_map_count {max_map_count}; {} (release build), may 0.3.51{versions}.\n",
+        "{},\nvm.max_map_count {max_map_count}; {} (release build), {}{versions}.\n",
         bench.machine.line(),
-        bench.machine.rustc
+        bench.machine.rustc,
+        bench.crate_version("may"),
     );
     text += &format!(
         "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\

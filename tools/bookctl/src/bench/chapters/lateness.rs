@@ -167,9 +167,10 @@ pub fn switching(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .map(|v| format!(", {v}"))
         .collect::<String>();
     let mut text = format!(
-        "{};\n{} (release build), may 0.3.51{versions}.\n",
+        "{};\n{} (release build), {}{versions}.\n",
         bench.machine.line(),
-        bench.machine.rustc
+        bench.machine.rustc,
+        bench.crate_version("may"),
     );
     text += &format!(
         "100 coroutines sleep 50 ms on one worker while a hog works for {hog} ms. Each\n\
