@@ -57,17 +57,17 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             .map(|p| p.args([variant.to_owned(), tasks.to_string(), nap_ms.to_string()]))
     };
     let mut rows = Vec::new();
-    for &tasks in &counts {
-        rows.push(Row {
-            label: "tokio `spawn` (multi-thread)",
-            tasks,
-            program: Some(rust("tokio-spawn", tasks)?),
-        });
-        rows.push(Row {
-            label: "tokio `join_all` (one task)",
-            tasks,
-            program: Some(rust("tokio-join-all", tasks)?),
-        });
+    for (label, variant) in [
+        ("tokio `spawn` (multi-thread)", "tokio-spawn"),
+        ("tokio `join_all` (one task)", "tokio-join-all"),
+    ] {
+        for &tasks in &counts {
+            rows.push(Row {
+                label,
+                tasks,
+                program: Some(rust(variant, tasks)?),
+            });
+        }
     }
     rows.push(Row {
         label: "may `go!` + `coroutine::sleep`",
