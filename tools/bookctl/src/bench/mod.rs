@@ -220,7 +220,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
     let started = Instant::now();
-    for suite in selected {
+    for suite in &selected {
         let outputs = (suite.run)(&bench, suite.name).with_context(|| {
             format!("the {} suite failed; no file of it was written", suite.name)
         })?;
@@ -230,8 +230,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             println!("wrote {}", path.display());
         }
     }
+    // lateness.svg draws both lateness suites: redraw it only when both ran,
+    // so that `--only blocking` does not replace it with half a chart.
     let lateness = bench.lateness.take();
-    if !lateness.is_empty() {
+    let ran = |name: &str| selected.iter().any(|suite| suite.name == name);
+    if ran("blocking") != ran("switching") {
+        eprintln!("note: lateness.svg is redrawn only when blocking and switching run together");
+    } else if !lateness.is_empty() {
         // One chart for both lateness suites: hogs in tokio and asyncio next
         // to hogs in may and gevent. Log scale: 1 ms sits next to 900 ms.
         let svg = svg::bar_chart(
