@@ -27,6 +27,15 @@ struct Server {
     program: Option<Program>,
 }
 
+/// The medians of one server at one number of connections.
+struct Measured {
+    label: &'static str,
+    connections: u64,
+    round_trips_per_second: f64,
+    /// Server CPU time per round trip, in µs (`None` without `/proc`).
+    cpu_us: Option<f64>,
+}
+
 /// `taskset -c CPU` when taskset exists and there are 2 CPUs or more, so the
 /// server has one core and the client the other.
 fn pinning(cores: usize) -> Option<[Vec<OsString>; 2]> {
@@ -113,8 +122,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let client = bench.exe("echo-client")?;
 
     let mut progress = Progress::new(suite, servers.len() * usable.len());
-    // (label, connections, rps, µs of server CPU per round trip)
-    let mut results: Vec<(&str, u64, f64, Option<f64>)> = Vec::new();
+    let mut results: Vec<Measured> = Vec::new();
     for &conns in &usable {
         for server in &servers {
             progress.next();
@@ -139,9 +147,12 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 );
                 records.push(record);
             }
-            let rps = median_of(&records, "rps")?;
-            let cpu = median_of(&records, "server_cpu_us_per_round_trip").ok();
-            results.push((server.label, conns, rps, cpu));
+            results.push(Measured {
+                label: server.label,
+                connections: conns,
+                round_trips_per_second: median_of(&records, "rps")?,
+                cpu_us: median_of(&records, "server_cpu_us_per_round_trip").ok(),
+            });
         }
     }
 
@@ -152,22 +163,24 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "server CPU per round trip",
         "CPU ÷ asyncio's",
     ]);
-    let asyncio_cpu = |conns: u64| {
+    // The CPU per round trip of the server whose label starts with `name`.
+    let cpu_of = |name: &str, conns: u64| {
         results
             .iter()
-            .find(|(label, n, ..)| label.starts_with("asyncio") && *n == conns)
-            .and_then(|r| r.3)
+            .find(|r| r.label.starts_with(name) && r.connections == conns)
+            .and_then(|r| r.cpu_us)
     };
     let mut bars = Vec::new();
-    for &(label, conns, rps, cpu) in &results {
-        let ratio = match (cpu, asyncio_cpu(conns)) {
+    for result in &results {
+        let (label, conns, cpu) = (result.label, result.connections, result.cpu_us);
+        let ratio = match (cpu, cpu_of("asyncio", conns)) {
             (Some(cpu), Some(asyncio)) if asyncio > 0.0 => format!("{:.2}", cpu / asyncio),
             _ => "—".to_owned(),
         };
         table.row(vec![
             label.to_owned(),
             thousands(conns as f64),
-            thousands(rps),
+            thousands(result.round_trips_per_second),
             cpu.map_or("—".into(), |us| format!("{us:.1} µs")),
             ratio,
         ]);
@@ -181,13 +194,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let tokio_ratios: Vec<String> = usable
         .iter()
         .filter_map(|&conns| {
-            let tokio = results
-                .iter()
-                .find(|r| r.0.starts_with("tokio") && r.1 == conns)?
-                .3?;
             Some(format!(
                 "{:.2} at {}",
-                tokio / asyncio_cpu(conns)?,
+                cpu_of("tokio", conns)? / cpu_of("asyncio", conns)?,
                 thousands(conns as f64)
             ))
         })
