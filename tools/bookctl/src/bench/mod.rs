@@ -149,7 +149,7 @@ impl Bench {
     /// `python3 <script>` for a script under the book's root, if Python is here.
     pub fn python(&self, script: &str) -> Option<Program> {
         self.python.version.as_ref()?;
-        Some(Program::new("python3").arg(self.root.join(script)))
+        Some(Program::new("python3").arg(script).in_dir(&self.root))
     }
 
     /// Adds a bar to `lateness.svg`.

@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,17 +14,26 @@ use anyhow::{Context, Result, bail};
 /// prime count, takes about 16 s on a slow machine).
 const TIME_LIMIT: Duration = Duration::from_secs(600);
 
-/// A command line to run: the program and its arguments.
+/// A command line to run: the program and its arguments, and the directory
+/// to run it in (where relative paths among the arguments start).
 #[derive(Debug, Clone)]
 pub struct Program {
     pub argv: Vec<OsString>,
+    pub dir: Option<PathBuf>,
 }
 
 impl Program {
     pub fn new(program: impl Into<OsString>) -> Self {
         Program {
             argv: vec![program.into()],
+            dir: None,
         }
+    }
+
+    /// The same program, run in `dir`.
+    pub fn in_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -41,6 +50,7 @@ impl Program {
     pub fn wrapped(self, prefix: &[OsString]) -> Self {
         Program {
             argv: prefix.iter().cloned().chain(self.argv).collect(),
+            dir: self.dir,
         }
     }
 
@@ -52,9 +62,10 @@ impl Program {
             .map(|arg| {
                 let arg = arg.to_string_lossy();
                 let file = Path::new(arg.as_ref()).file_name();
-                // Shorten the absolute paths of executables and scripts.
+                // Shorten absolute paths (the built executables) to their
+                // names; a relative path (a script) is what a reader types.
                 match file {
-                    Some(name) if arg.contains('/') => name.to_string_lossy().into_owned(),
+                    Some(name) if arg.starts_with('/') => name.to_string_lossy().into_owned(),
                     _ => arg.into_owned(),
                 }
             })
@@ -65,6 +76,9 @@ impl Program {
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.argv[0]);
         command.args(&self.argv[1..]);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
         command
     }
 
@@ -237,5 +251,9 @@ mod tests {
     fn display_shortens_paths() {
         let program = Program::new("/x/target/release/primes").args(["rayon", "3000000"]);
         assert_eq!(program.display(), "primes rayon 3000000");
+        let script = Program::new("python3")
+            .arg("bench/python/primes.py")
+            .in_dir("/book");
+        assert_eq!(script.display(), "python3 bench/python/primes.py");
     }
 }
