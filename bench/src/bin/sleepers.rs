@@ -81,7 +81,21 @@ async fn tokio_join_all(tasks: usize, nap: Duration) -> (u64, Duration) {
     (base, start.elapsed())
 }
 
+/// Mappings a process needs besides may's stacks (libraries, heap, threads).
+const OTHER_MAPPINGS: usize = 4_096;
+
 fn may_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> {
+    // Past the limit may panics ("failed to alloc sys stack") and the
+    // process hangs: refuse up front instead.
+    if let Some(limit) = max_map_count()
+        && tasks * 2 + OTHER_MAPPINGS > limit
+    {
+        return Err(format!(
+            "{tasks} coroutines need about {} memory mappings, over vm.max_map_count \
+             ({limit}): use fewer, or raise it (sudo sysctl -w vm.max_map_count=N)",
+            tasks * 2 + OTHER_MAPPINGS
+        ));
+    }
     // Start may's scheduler before measuring the base memory.
     may::go!(|| ()).join().map_err(|_| "may failed to start")?;
     let base = rss_kib();
@@ -93,6 +107,14 @@ fn may_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> 
         handle.join().map_err(|_| "a coroutine panicked")?;
     }
     Ok((base, start.elapsed()))
+}
+
+fn max_map_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn thread_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> {
