@@ -61,9 +61,10 @@ def echo_blocking(connection):
 def serve_gevent():
     from gevent.server import StreamServer
 
-    server = StreamServer(("127.0.0.1", 0),
-                          lambda connection, _address: echo_blocking(connection),
-                          backlog=1024)
+    def handle(connection, _address):
+        echo_blocking(connection)
+
+    server = StreamServer(("127.0.0.1", 0), handle, backlog=1024)
     server.start()
     announce(server.server_port)
     server.serve_forever()
