@@ -10,6 +10,7 @@ for the process pools, the peak RSS is the parent's.
 """
 
 import json
+import math
 import multiprocessing
 import resource
 import sys
@@ -23,15 +24,16 @@ KNOWN_COUNTS = {100_000: 9_592, 3_000_000: 216_816, 30_000_000: 1_857_859}
 
 
 def is_prime(n):
+    # The same trial division as the Rust program, written as idiomatic
+    # Python: a `for` over `range` steps in C, where a `while` loop with
+    # `divisor += 2` runs about 1.7x slower on CPython 3.11.
     if n < 2:
         return False
     if n % 2 == 0:
         return n == 2
-    divisor = 3
-    while divisor * divisor <= n:
+    for divisor in range(3, math.isqrt(n) + 1, 2):
         if n % divisor == 0:
             return False
-        divisor += 2
     return True
 
 
