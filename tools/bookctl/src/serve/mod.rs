@@ -1,0 +1,163 @@
+//! `cargo book serve`: the book on 127.0.0.1 with live reload, and a local
+//! stand-in for the Rust playground so that every Run button works offline.
+//!
+//! - [`http`]: just enough HTTP/1.1.
+//! - [`routes`]: what each URL answers, and the Host/Origin checks.
+//! - [`reload`]: rebuilding on changes and telling open pages.
+//! - [`runner`]: compiling and running an example within limits.
+//! - [`gate`]: how many runs at a time, and how many may wait.
+
+pub mod gate;
+pub mod http;
+pub mod reload;
+pub mod routes;
+pub mod runner;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::watch;
+
+use gate::Gate;
+use reload::BuildState;
+use routes::App;
+use runner::{Crates, Limits, Runner};
+
+/// Which crates the Run buttons link besides `std`.
+#[derive(Debug, Clone)]
+pub enum CratesFrom {
+    /// The dependencies of `book-tests` in this Cargo workspace, built at startup.
+    Workspace(PathBuf),
+    /// None: quick to start; examples that use a crate fail to compile.
+    StdOnly,
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The book's root (holding `book.toml`).
+    pub root: PathBuf,
+    pub crates: CratesFrom,
+    /// The interface to listen on: 127.0.0.1 unless the reader asks otherwise.
+    pub bind: IpAddr,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub limits: Limits,
+}
+
+impl Options {
+    /// The defaults of `cargo book serve` for the book at `root`.
+    pub fn new(root: PathBuf) -> Options {
+        Options {
+            crates: CratesFrom::Workspace(root.clone()),
+            root,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 3000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A running server; dropping it stops it.
+pub struct Server {
+    address: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    /// Binds the port, builds the book and the examples' crates, and starts
+    /// serving and watching the sources in the background.
+    pub fn start(options: Options) -> Result<Server> {
+        // First the port, so that a busy one is reported before any slow work.
+        let requested = SocketAddr::new(options.bind, options.port);
+        let listener = TcpListener::bind(requested).map_err(|error| {
+            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
+                "it is in use; pass another --port, or --port 0 to pick a free one"
+            } else {
+                "pass another --port or --bind"
+            };
+            anyhow::anyhow!("cannot listen on {requested}: {error}; {hint}")
+        })?;
+        let address = listener.local_addr()?;
+        listener.set_nonblocking(true)?;
+
+        let site = reload::render(&options.root).context("the book does not build")?;
+        let crates = match &options.crates {
+            CratesFrom::StdOnly => Crates::std_only(),
+            CratesFrom::Workspace(workspace) => {
+                println!(
+                    "Building the crates the examples use (the test suite's: tokio, rayon, may…), \
+                     once; cargo shows its progress:"
+                );
+                Crates::build(workspace)?
+            }
+        };
+        let (state, receiver) = watch::channel(Arc::new(BuildState {
+            site: Arc::new(site),
+            generation: 0,
+            error: None,
+        }));
+        let port = address.port();
+        let mut hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        if !options.bind.is_loopback() {
+            hosts.push(address.to_string());
+        }
+        let app = Arc::new(App {
+            state: receiver,
+            gate: Gate::new(options.limits.parallel_runs, options.limits.queue),
+            runner: Arc::new(Runner::new(crates, options.limits)),
+            hosts,
+        });
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("bookctl-serve")
+            .enable_all()
+            .build()
+            .context("cannot start the server's runtime")?;
+        let listener = {
+            let _context = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        runtime.spawn(async move {
+            loop {
+                // A failed accept (too many open files) must not end the server.
+                if let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(routes::handle(Arc::clone(&app), stream));
+                }
+            }
+        });
+        reload::watch_and_rebuild(options.root, state);
+        Ok(Server { address, runtime })
+    }
+
+    /// The address actually served (the port is known even with `--port 0`).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The book's URL, with `127.0.0.1` for a loopback address.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// Serves until the process is stopped.
+    pub fn wait(self) -> ! {
+        match self.runtime.block_on(std::future::pending::<std::convert::Infallible>()) {}
+    }
+}
+
+/// Opens `url` in the reader's browser; failing to is only a warning.
+pub fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opened = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(error) = opened {
+        eprintln!("warning: could not open a browser with `{opener}` ({error}); open {url} yourself");
+    }
+}
