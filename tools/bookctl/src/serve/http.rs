@@ -65,12 +65,15 @@ impl<R: AsyncRead + Unpin> Request<R> {
             .await
             .map_err(|_| ReadError::Gone)??;
 
-        let head = std::str::from_utf8(&head).map_err(|_| ReadError::Bad("headers are not UTF-8"))?;
+        let head =
+            std::str::from_utf8(&head).map_err(|_| ReadError::Bad("headers are not UTF-8"))?;
         let mut lines = head.lines();
         let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let (Some(method), Some(target), Some(version)) =
-            (request_line.next(), request_line.next(), request_line.next())
-        else {
+        let (Some(method), Some(target), Some(version)) = (
+            request_line.next(),
+            request_line.next(),
+            request_line.next(),
+        ) else {
             return Err(ReadError::Bad("malformed request line"));
         };
         if !version.starts_with("HTTP/1.") {
@@ -81,7 +84,11 @@ impl<R: AsyncRead + Unpin> Request<R> {
             .filter_map(|line| line.split_once(':'))
             .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
             .collect();
-        let path = target.split(['?', '#']).next().unwrap_or_default().to_owned();
+        let path = target
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         Ok(Request {
             method: method.to_owned(),
             path,
@@ -106,7 +113,9 @@ impl<R: AsyncRead + Unpin> Request<R> {
         }
         let length: usize = match self.header("content-length") {
             None => return Err(ReadError::LengthRequired),
-            Some(value) => value.parse().map_err(|_| ReadError::Bad("bad Content-Length"))?,
+            Some(value) => value
+                .parse()
+                .map_err(|_| ReadError::Bad("bad Content-Length"))?,
         };
         if length > cap {
             return Err(ReadError::TooLarge);
@@ -118,7 +127,9 @@ impl<R: AsyncRead + Unpin> Request<R> {
             .map_err(|_| ReadError::Gone)?
             .map_err(|_| ReadError::Gone)?;
         if body.len() < length {
-            return Err(ReadError::Bad("the body is shorter than its Content-Length"));
+            return Err(ReadError::Bad(
+                "the body is shorter than its Content-Length",
+            ));
         }
         Ok(body)
     }
@@ -129,7 +140,11 @@ impl<R: AsyncRead + Unpin> Request<R> {
     pub async fn discard_rest(&mut self) {
         let mut rest = (&mut self.body).take(8 * 1024 * 1024);
         let mut sink = tokio::io::sink();
-        let _ = tokio::time::timeout(Duration::from_secs(1), tokio::io::copy(&mut rest, &mut sink)).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            tokio::io::copy(&mut rest, &mut sink),
+        )
+        .await;
     }
 }
 

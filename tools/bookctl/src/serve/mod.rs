@@ -83,6 +83,7 @@ impl Server {
         let address = listener.local_addr()?;
         listener.set_nonblocking(true)?;
 
+        let sources = reload::Sources::of(&options.root);
         let site = reload::render(&options.root).context("the book does not build")?;
         let crates = match &options.crates {
             CratesFrom::StdOnly => Crates::std_only(),
@@ -129,7 +130,7 @@ impl Server {
                 }
             }
         });
-        reload::watch_and_rebuild(options.root, state);
+        reload::watch_and_rebuild(options.root, sources, state);
         Ok(Server { address, runtime })
     }
 
@@ -145,19 +146,27 @@ impl Server {
 
     /// Serves until the process is stopped.
     pub fn wait(self) -> ! {
-        match self.runtime.block_on(std::future::pending::<std::convert::Infallible>()) {}
+        match self
+            .runtime
+            .block_on(std::future::pending::<std::convert::Infallible>()) {}
     }
 }
 
 /// Opens `url` in the reader's browser; failing to is only a warning.
 pub fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
     let opened = std::process::Command::new(opener)
         .arg(url)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
     if let Err(error) = opened {
-        eprintln!("warning: could not open a browser with `{opener}` ({error}); open {url} yourself");
+        eprintln!(
+            "warning: could not open a browser with `{opener}` ({error}); open {url} yourself"
+        );
     }
 }

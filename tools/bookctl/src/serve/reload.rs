@@ -41,8 +41,23 @@ pub fn render(root: &Path) -> anyhow::Result<Site> {
     Ok(Site { html, _dir: dir })
 }
 
+/// The state of the watched sources, taken before a build so that a change
+/// made while it runs is not missed.
+pub struct Sources {
+    paths: Vec<PathBuf>,
+    seen: Vec<(PathBuf, u64, Option<SystemTime>)>,
+}
+
+impl Sources {
+    pub fn of(root: &Path) -> Sources {
+        let paths = watched(root);
+        let seen = fingerprint(&paths);
+        Sources { paths, seen }
+    }
+}
+
 /// The files whose changes trigger a rebuild.
-pub fn watched(root: &Path) -> Vec<PathBuf> {
+fn watched(root: &Path) -> Vec<PathBuf> {
     ["src", "listings", "theme", "book.toml"]
         .iter()
         .map(|name| root.join(name))
@@ -60,7 +75,10 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
         };
         if meta.is_dir() {
             // Build output of the listings (and editors' swap directories) is not source.
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if name == "target" || name.starts_with('.') {
                 continue;
             }
@@ -76,11 +94,11 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
 }
 
 /// Watches the book at `root` on a thread of its own and rebuilds it after
-/// every change, publishing each result on `state`. Returns at once.
-pub fn watch_and_rebuild(root: PathBuf, state: watch::Sender<Arc<BuildState>>) {
+/// every change since `sources` was taken, publishing each result on `state`.
+/// Returns at once.
+pub fn watch_and_rebuild(root: PathBuf, sources: Sources, state: watch::Sender<Arc<BuildState>>) {
     std::thread::spawn(move || {
-        let paths = watched(&root);
-        let mut seen = fingerprint(&paths);
+        let Sources { paths, mut seen } = sources;
         // Ends when the server (holding every receiver) has gone.
         while !state.is_closed() {
             std::thread::sleep(POLL);
@@ -103,7 +121,9 @@ pub fn watch_and_rebuild(root: PathBuf, state: watch::Sender<Arc<BuildState>>) {
                 }
                 Err(error) => {
                     let error = format!("{error:#}");
-                    eprintln!("error: the book did not build (still serving the last good one):\n{error}");
+                    eprintln!(
+                        "error: the book did not build (still serving the last good one):\n{error}"
+                    );
                     BuildState {
                         site: previous,
                         generation,

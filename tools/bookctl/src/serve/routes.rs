@@ -40,7 +40,10 @@ impl App {
         match origin {
             // Not a browser (curl, the tests): no cross-site request possible.
             None => true,
-            Some(origin) => self.hosts.iter().any(|host| origin == format!("http://{host}")),
+            Some(origin) => self
+                .hosts
+                .iter()
+                .any(|host| origin == format!("http://{host}")),
         }
     }
 }
@@ -56,7 +59,10 @@ pub async fn handle(app: Arc<App>, stream: TcpStream) {
             return;
         }
     };
-    if !request.header("host").is_some_and(|host| app.hosts.iter().any(|h| h == host)) {
+    if !request
+        .header("host")
+        .is_some_and(|host| app.hosts.iter().any(|h| h == host))
+    {
         let response = refusal(403, "this server only answers requests for its own address");
         let _ = response.write_to(&mut writer).await;
         return;
@@ -111,7 +117,10 @@ async fn run<R: tokio::io::AsyncRead + Unpin>(app: &App, request: &mut Request<R
         "2024".to_owned()
     }
     let Ok(evaluate) = serde_json::from_slice::<Evaluate>(&body) else {
-        return refusal(400, "expected JSON like {\"code\": \"fn main() {}\", \"edition\": \"2024\"}");
+        return refusal(
+            400,
+            "expected JSON like {\"code\": \"fn main() {}\", \"edition\": \"2024\"}",
+        );
     };
     let Some(edition) = Edition::parse(&evaluate.edition) else {
         return refusal(400, "edition must be 2015, 2018, 2021 or 2024");
@@ -135,7 +144,10 @@ async fn run<R: tokio::io::AsyncRead + Unpin>(app: &App, request: &mut Request<R
         ),
         Ok(Err(error)) => {
             eprintln!("error: could not run an example: {error:#}");
-            refusal(500, &format!("the server could not run the example: {error:#}"))
+            refusal(
+                500,
+                &format!("the server could not run the example: {error:#}"),
+            )
         }
         Err(_) => refusal(500, "the server could not run the example"),
     }
@@ -154,7 +166,11 @@ fn crates(app: &App) -> Response {
 
 /// Server-Sent Events: the state of the build now and after every rebuild.
 async fn events(app: &App, mut writer: tokio::net::tcp::OwnedWriteHalf) {
-    if writer.write_all(EVENT_STREAM_HEAD.as_bytes()).await.is_err() {
+    if writer
+        .write_all(EVENT_STREAM_HEAD.as_bytes())
+        .await
+        .is_err()
+    {
         return;
     }
     let mut state = app.state.clone();
@@ -250,7 +266,11 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or_default() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
         "html" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
         "js" => "text/javascript; charset=utf-8",
@@ -272,7 +292,10 @@ mod tests {
 
     #[test]
     fn paths_stay_inside_the_book() {
-        assert_eq!(safe_relative_path("/a%20b/c.html"), Some(PathBuf::from("a b/c.html")));
+        assert_eq!(
+            safe_relative_path("/a%20b/c.html"),
+            Some(PathBuf::from("a b/c.html"))
+        );
         assert_eq!(safe_relative_path("/"), Some(PathBuf::from("")));
         assert_eq!(safe_relative_path("/../etc/passwd"), None);
         assert_eq!(safe_relative_path("/x/%2e%2e/%2e%2e/etc"), None);

@@ -21,8 +21,11 @@ use anyhow::{Context, Result, bail};
 /// The limits of `cargo book serve`. Tests use smaller ones.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Wall time for compiling, and again for running, one example.
+    /// Wall time for running one example.
     pub wall_time: Duration,
+    /// Wall time for compiling one example (rustc is not the reader's code,
+    /// but a compile can still hang or be slow on a busy machine).
+    pub compile_time: Duration,
     /// Output kept per run (compiler messages or the program's stdout+stderr).
     pub output_cap: usize,
     /// The largest request body accepted.
@@ -39,6 +42,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             wall_time: Duration::from_secs(10),
+            compile_time: Duration::from_secs(30),
             output_cap: 1024 * 1024,
             body_cap: 64 * 1024,
             parallel_runs: std::thread::available_parallelism().map_or(1, usize::from),
@@ -128,7 +132,11 @@ impl Crates {
             else {
                 continue;
             };
-            if !is_lib || wanted.get(name).is_none_or(|req| !version_matches(req, &version)) {
+            if !is_lib
+                || wanted
+                    .get(name)
+                    .is_none_or(|req| !version_matches(req, &version))
+            {
                 continue;
             }
             let files: Vec<PathBuf> = message["filenames"]
@@ -138,7 +146,10 @@ impl Crates {
                 .filter_map(|file| file.as_str().map(PathBuf::from))
                 .collect();
             if crates.deps_dir.is_none() {
-                crates.deps_dir = files.first().and_then(|f| f.parent()).map(Path::to_path_buf);
+                crates.deps_dir = files
+                    .first()
+                    .and_then(|f| f.parent())
+                    .map(Path::to_path_buf);
             }
             crates.crates.retain(|c: &Crate| c.name != name);
             crates.crates.push(Crate {
@@ -162,7 +173,10 @@ impl Crates {
 
 /// The `[dependencies]` of a manifest: crate name (with `_`) → version
 /// requirement, looked up in the workspace's manifest when inherited.
-fn direct_dependencies(manifest: &Path, workspace_manifest: &Path) -> Result<BTreeMap<String, String>> {
+fn direct_dependencies(
+    manifest: &Path,
+    workspace_manifest: &Path,
+) -> Result<BTreeMap<String, String>> {
     let read = |path: &Path| -> Result<toml::Table> {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -174,7 +188,11 @@ fn direct_dependencies(manifest: &Path, workspace_manifest: &Path) -> Result<BTr
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))
     };
     let table = |parent: &toml::Table, key: &str| {
-        parent.get(key).and_then(toml::Value::as_table).cloned().unwrap_or_default()
+        parent
+            .get(key)
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default()
     };
     let package = read(manifest)?;
     let inherited = read(workspace_manifest)
@@ -182,7 +200,11 @@ fn direct_dependencies(manifest: &Path, workspace_manifest: &Path) -> Result<BTr
         .unwrap_or_default();
     let requirement = |spec: &toml::Value| match spec {
         toml::Value::String(req) => req.clone(),
-        toml::Value::Table(t) => t.get("version").and_then(toml::Value::as_str).unwrap_or_default().to_owned(),
+        toml::Value::Table(t) => t
+            .get("version")
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         _ => String::new(),
     };
     Ok(table(&package, "dependencies")
@@ -208,7 +230,11 @@ fn version_matches(req: &str, version: &str) -> bool {
     }
     let key = |v: &str| -> Vec<String> {
         let parts: Vec<String> = v.split('.').map(str::to_owned).collect();
-        let n = if parts.first().is_some_and(|major| major == "0") { 2 } else { 1 };
+        let n = if parts.first().is_some_and(|major| major == "0") {
+            2
+        } else {
+            1
+        };
         parts.into_iter().take(n).collect()
     };
     key(req) == key(version)
@@ -256,7 +282,9 @@ impl Runner {
     /// rustc), never the example's.
     pub fn run(&self, code: &str, edition: Edition) -> Result<Outcome> {
         let dir = match &self.limits.temp_parent {
-            Some(parent) => tempfile::Builder::new().prefix("bookctl-run-").tempdir_in(parent),
+            Some(parent) => tempfile::Builder::new()
+                .prefix("bookctl-run-")
+                .tempdir_in(parent),
             None => tempfile::Builder::new().prefix("bookctl-run-").tempdir(),
         }
         .context("cannot create a temporary directory for the example")?;
@@ -268,47 +296,65 @@ impl Runner {
         let mut compile = Command::new(rustc);
         compile
             .current_dir(dir.path())
-            .args(["--edition", edition.0, "--crate-type", "bin", "--crate-name", "example"])
-            .args(["--color", "never", "-C", "debuginfo=0", "-C", "strip=debuginfo"])
+            .args([
+                "--edition",
+                edition.0,
+                "--crate-type",
+                "bin",
+                "--crate-name",
+                "example",
+            ])
+            .args([
+                "--color",
+                "never",
+                "-C",
+                "debuginfo=0",
+                "-C",
+                "strip=debuginfo",
+            ])
             .args(["-o", "example", "src/main.rs"]);
         if let Some(deps) = &self.crates.deps_dir {
-            compile.arg("-L").arg(format!("dependency={}", deps.display()));
+            compile
+                .arg("-L")
+                .arg(format!("dependency={}", deps.display()));
         }
         for krate in &self.crates.crates {
             for file in &krate.files {
-                compile.arg("--extern").arg(format!("{}={}", krate.name, file.display()));
+                compile
+                    .arg("--extern")
+                    .arg(format!("{}={}", krate.name, file.display()));
             }
         }
-        let (output, status) = self.supervise(compile).context("cannot run rustc")?;
+        let (mut message, status) = self
+            .supervise(compile, self.limits.compile_time)
+            .context("cannot run rustc")?;
         if status != RunStatus::Exited(0) {
-            let mut message = output;
             if status == RunStatus::TimedOut {
-                message.push_str(&self.timeout_note());
+                message.push_str(&timeout_note("compiling", self.limits.compile_time));
             }
             return Ok(Outcome::CompileError(message));
         }
 
         let run = Command::new(dir.path().join("example"));
-        let (mut output, status) = self.supervise(run).context("cannot start the example")?;
+        let (mut output, status) = self
+            .supervise(run, self.limits.wall_time)
+            .context("cannot start the example")?;
         if status == RunStatus::TimedOut {
-            output.push_str(&self.timeout_note());
+            output.push_str(&timeout_note("running", self.limits.wall_time));
         }
         // `dir` is dropped here: the example's files go with it.
         Ok(Outcome::Ran { output, status })
-    }
-
-    fn timeout_note(&self) -> String {
-        format!(
-            "\n[killed after {} s: the time limit of `cargo book serve`]",
-            self.limits.wall_time.as_secs_f32()
-        )
     }
 
     /// Runs `command` in its own process group with stdout and stderr on one
     /// pipe (so they interleave as printed), kills the whole group at the
     /// wall-time limit or when the output passes the cap, and always kills
     /// what is left of the group once the process itself has ended.
-    fn supervise(&self, mut command: Command) -> std::io::Result<(String, RunStatus)> {
+    fn supervise(
+        &self,
+        mut command: Command,
+        wall_time: Duration,
+    ) -> std::io::Result<(String, RunStatus)> {
         let (mut reader, writer) = std::io::pipe()?;
         command
             .stdin(Stdio::null())
@@ -345,7 +391,7 @@ impl Runner {
             if let Some(status) = child.try_wait()? {
                 break run_status(status);
             }
-            if started.elapsed() >= self.limits.wall_time {
+            if started.elapsed() >= wall_time {
                 kill_group(group);
                 child.wait()?;
                 break RunStatus::TimedOut;
@@ -366,6 +412,13 @@ impl Runner {
         }
         Ok((output, status))
     }
+}
+
+fn timeout_note(doing: &str, limit: Duration) -> String {
+    format!(
+        "\n[killed after {} s of {doing}: the time limit of `cargo book serve`]",
+        limit.as_secs_f32()
+    )
 }
 
 fn run_status(status: ExitStatus) -> RunStatus {
