@@ -24,6 +24,9 @@ const examples = [
     { page: "green/first-coroutines.html", code: "may::", output: "all workers finished" },
 ];
 
+const start = performance.now();
+const elapsed = () => `${((performance.now() - start) / 1000).toFixed(1)} s`;
+
 const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     // CI runs as root, where Chromium's own sandbox cannot start. The rest
@@ -53,14 +56,17 @@ try {
         await block.locator("button.play-button").click({ timeout: 10_000 });
         const result = block.locator("code.result");
         await result.filter({ hasText: example.output }).waitFor({ timeout: 20_000 });
-        console.log(`ran ${example.page}: ${JSON.stringify(example.output)} shown`);
+        console.log(`browser test: ${example.page}: Run showed ${JSON.stringify(example.output)} (${elapsed()})`);
     }
 
     // Live reload: the page open (the may chapter) reloads with the edit.
     const marker = `Live reload marker ${Date.now()}`;
+    const saved = performance.now();
     appendFileSync(join(root, "src/green/first-coroutines.md"), `\n\n${marker}\n`);
     await page.getByText(marker).waitFor({ timeout: 20_000 });
-    console.log("live reload: the edited chapter reloaded");
+    const took = Math.round(performance.now() - saved);
+    // Reported, not asserted: a busy machine may take longer.
+    console.log(`browser test: live reload showed the edit ${took} ms after the save (${elapsed()})`);
 } catch (error) {
     failed = true;
     console.error(`FAILED: ${error.message}`);
@@ -73,4 +79,4 @@ for (const error of errors) {
 if (failed || errors.length > 0) {
     process.exit(1);
 }
-console.log("browser test passed");
+console.log(`browser test: passed (${elapsed()})`);

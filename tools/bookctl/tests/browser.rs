@@ -119,4 +119,6 @@ fn run_buttons_and_live_reload_work_in_chromium() {
         output.status.success(),
         "the browser test failed:\n{stdout}\n{stderr}"
     );
+    // What the reader would have seen, and how long it took.
+    let _ = write!(std::io::stderr(), "{stdout}");
 }

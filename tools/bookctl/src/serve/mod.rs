@@ -84,7 +84,8 @@ impl Server {
         listener.set_nonblocking(true)?;
 
         let sources = reload::Sources::of(&options.root);
-        let site = reload::render(&options.root).context("the book does not build")?;
+        let site = reload::render(&options.root, reload::SearchIndex::Full)
+            .context("the book does not build")?;
         let crates = match &options.crates {
             CratesFrom::StdOnly => Crates::std_only(),
             CratesFrom::Workspace(workspace) => {

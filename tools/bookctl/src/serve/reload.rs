@@ -1,21 +1,21 @@
 //! Rebuilding the book when its sources change, and telling pages about it.
 //!
-//! Change detection polls the modification times of the watched trees four
+//! Change detection polls the modification times of the watched trees ten
 //! times a second: no dependency, no platform differences, and cheap for a
-//! book of a few hundred files. Each build renders into a new temporary
+//! book of a few hundred files (a walk takes a millisecond or two). Each build renders into a new temporary
 //! directory, so a page being served never sees a half-written book; a
 //! failed build keeps the last good one and carries the error to the pages.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
 use crate::Book;
 
 /// How often the sources are checked for changes.
-const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(100);
 
 /// A rendered book in a temporary directory, removed when dropped.
 pub struct Site {
@@ -34,10 +34,22 @@ pub struct BuildState {
     pub error: Option<String>,
 }
 
+/// Whether a rendering builds the search index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchIndex {
+    Full,
+    /// The search bar stays but finds nothing: about three times quicker.
+    Empty,
+}
+
 /// Renders the book at `root` into a new temporary directory.
-pub fn render(root: &Path) -> anyhow::Result<Site> {
+pub fn render(root: &Path, index: SearchIndex) -> anyhow::Result<Site> {
     let dir = tempfile::Builder::new().prefix("bookctl-book-").tempdir()?;
-    let html = Book::open(root)?.render_html(Some(&dir.path().join("book")))?;
+    let mut book = Book::open(root)?;
+    if index == SearchIndex::Empty {
+        book = book.with_empty_search_index()?;
+    }
+    let html = book.render_html(Some(&dir.path().join("book")))?;
     Ok(Site { html, _dir: dir })
 }
 
@@ -96,7 +108,13 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
 /// Watches the book at `root` on a thread of its own and rebuilds it after
 /// every change since `sources` was taken, publishing each result on `state`.
 /// Returns at once.
+///
+/// A rebuild first renders without the search index, so that open pages
+/// show the edit within a second, and then renders again with the index on
+/// another thread and swaps that in without reloading the pages (unless a
+/// newer edit has come in meanwhile).
 pub fn watch_and_rebuild(root: PathBuf, sources: Sources, state: watch::Sender<Arc<BuildState>>) {
+    let state = Arc::new(state);
     std::thread::spawn(move || {
         let Sources { paths, mut seen } = sources;
         // Ends when the server (holding every receiver) has gone.
@@ -108,14 +126,20 @@ pub fn watch_and_rebuild(root: PathBuf, sources: Sources, state: watch::Sender<A
             }
             seen = now;
             println!("Change detected: rebuilding the book…");
-            let previous = state.borrow().site.clone();
-            let generation = state.borrow().generation;
-            let next = match render(&root) {
+            let started = Instant::now();
+            let (previous, generation) = {
+                let current = state.borrow();
+                (Arc::clone(&current.site), current.generation)
+            };
+            let next = match render(&root, SearchIndex::Empty) {
                 Ok(site) => {
-                    println!("Rebuilt; open pages reload.");
+                    let took = started.elapsed().as_secs_f32();
+                    println!("Rebuilt in {took:.1} s; open pages reload.");
+                    let generation = generation + 1;
+                    index_in_background(root.clone(), generation, Arc::clone(&state));
                     BuildState {
                         site: Arc::new(site),
-                        generation: generation + 1,
+                        generation,
                         error: None,
                     }
                 }
@@ -133,5 +157,25 @@ pub fn watch_and_rebuild(root: PathBuf, sources: Sources, state: watch::Sender<A
             };
             state.send_replace(Arc::new(next));
         }
+    });
+}
+
+/// Renders the book with its search index and serves that in place of the
+/// build `generation`, if that is still the latest; pages do not reload.
+fn index_in_background(root: PathBuf, generation: u64, state: Arc<watch::Sender<Arc<BuildState>>>) {
+    std::thread::spawn(move || {
+        let Ok(site) = render(&root, SearchIndex::Full) else {
+            return; // the next edit brings the error, or fixes it
+        };
+        state.send_if_modified(|current| {
+            if current.generation == generation && current.error.is_none() {
+                *current = Arc::new(BuildState {
+                    site: Arc::new(site),
+                    generation,
+                    error: None,
+                });
+            }
+            false // nothing for the pages to do
+        });
     });
 }

@@ -209,6 +209,8 @@ fn static_file(build: &BuildState, url_path: &str) -> Response {
     }
     let (status, path) = if path.is_file() {
         (200, path)
+    } else if let Some(index) = current_search_index(&build.site.html, &path) {
+        (200, index)
     } else {
         (404, build.site.html.join("404.html"))
     };
@@ -220,6 +222,29 @@ fn static_file(build: &BuildState, url_path: &str) -> Response {
         return Response::new(status, content_type, inject(&bytes, build.generation));
     }
     Response::new(status, content_type, bytes)
+}
+
+/// The search index's file name has a hash of its contents, and a page
+/// loaded from the quick rendering of a rebuild (see `reload`) names the
+/// empty index's file, which the full rendering then replaces: such a page
+/// gets the current index.
+fn current_search_index(html: &Path, wanted: &Path) -> Option<PathBuf> {
+    let name = wanted.file_name()?.to_str()?;
+    let extension = wanted.extension()?;
+    if wanted.parent() != Some(html) || !name.starts_with("searchindex-") {
+        return None;
+    }
+    std::fs::read_dir(html)
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.extension() == Some(extension)
+                && path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("searchindex-"))
+        })
 }
 
 /// Adds, right after `<head>`, what tells `theme/head.hbs` that the page is
