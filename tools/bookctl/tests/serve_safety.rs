@@ -246,12 +246,18 @@ fn temporary_files_are_removed() {
         ..Limits::default()
     });
     let is_empty = |dir: &Path| std::fs::read_dir(dir).expect("read_dir").next().is_none();
-    // Whichever way a run ends: success, compile error, timeout.
-    for code in [
-        "fn main() { std::fs::write(\"left-behind\", \"x\").unwrap(); }",
-        "fn main() { nope }",
-        "fn main() { loop { std::thread::park(); } }",
-    ] {
+    // An example runs in its temporary directory, so what it writes goes too.
+    let writes = r#"fn main() {
+        std::fs::write("left-behind", "x").unwrap();
+        println!("{}", std::env::current_dir().unwrap().display());
+    }"#;
+    let Outcome::Ran { output, .. } = runner.run(writes, edition()).expect("runs") else {
+        panic!("expected a run");
+    };
+    assert!(Path::new(output.trim()).starts_with(temp.path()), "ran in {output}");
+    assert!(is_empty(temp.path()), "files left after a successful run");
+    // Whichever way a run ends: compile error, timeout.
+    for code in ["fn main() { nope }", "fn main() { loop { std::thread::park(); } }"] {
         runner.run(code, edition()).expect("runs");
         assert!(is_empty(temp.path()), "files left after {code}");
     }

@@ -335,7 +335,9 @@ impl Runner {
             return Ok(Outcome::CompileError(message));
         }
 
-        let run = Command::new(dir.path().join("example"));
+        // The example runs in its temporary directory: files it writes go too.
+        let mut run = Command::new(dir.path().join("example"));
+        run.current_dir(dir.path());
         let (mut output, status) = self
             .supervise(run, self.limits.wall_time)
             .context("cannot start the example")?;
