@@ -109,7 +109,9 @@ fn build(root: &Path, dest: Option<&Path>) -> Result<()> {
     check_links(&html)?;
     let index = html.join("index.html");
     println!("Built the book: open {}", index.display());
-    println!("(or serve it with `mdbook serve --open` if you have mdBook 0.5 installed)");
+    println!(
+        "(or serve it with `cargo book serve --open`: live reload, and Run buttons that work offline)"
+    );
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! reloads, and no page logs a JavaScript error (tests/browser/run-buttons.mjs).
 //!
 //! It needs Chromium, Node.js and `npm ci` in tests/browser (`.ci/run` sets
-//! them up). Without them the test is skipped, and says so.
+//! them up). Without them the test is skipped, and says so; with
+//! `BOOK_BROWSER_TEST_REQUIRED` set (as in CI) it fails instead.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -72,6 +73,10 @@ fn run_buttons_and_live_reload_work_in_chromium() {
     let chromium =
         std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
     if let Some(why) = missing_prerequisite(&chromium) {
+        // CI installs everything, and must not pass by skipping.
+        if std::env::var_os("BOOK_BROWSER_TEST_REQUIRED").is_some() {
+            panic!("the browser test cannot run: {why}");
+        }
         // Straight to stderr: libtest hides the `eprintln!` of passing tests.
         let _ = writeln!(std::io::stderr(), "SKIPPED browser test: {why}");
         return;

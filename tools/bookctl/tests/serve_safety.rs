@@ -254,10 +254,16 @@ fn temporary_files_are_removed() {
     let Outcome::Ran { output, .. } = runner.run(writes, edition()).expect("runs") else {
         panic!("expected a run");
     };
-    assert!(Path::new(output.trim()).starts_with(temp.path()), "ran in {output}");
+    assert!(
+        Path::new(output.trim()).starts_with(temp.path()),
+        "ran in {output}"
+    );
     assert!(is_empty(temp.path()), "files left after a successful run");
     // Whichever way a run ends: compile error, timeout.
-    for code in ["fn main() { nope }", "fn main() { loop { std::thread::park(); } }"] {
+    for code in [
+        "fn main() { nope }",
+        "fn main() { loop { std::thread::park(); } }",
+    ] {
         runner.run(code, edition()).expect("runs");
         assert!(is_empty(temp.path()), "files left after {code}");
     }
