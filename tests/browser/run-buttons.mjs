@@ -48,7 +48,7 @@ try {
     page.on("pageerror", error => errors.push(`page error on ${page.url()}: ${error.message}`));
 
     for (const example of examples) {
-        await page.goto(new URL(example.page, url).href);
+        await page.goto(new URL(example.page, url).href, { waitUntil: "domcontentloaded" });
         const block = page.locator("pre.playground").filter({ hasText: example.code }).first();
         // mdBook shows a block's buttons while the pointer is over it, and
         // the Run button once the (local) playground has listed its crates.

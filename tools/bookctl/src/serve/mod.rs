@@ -83,19 +83,25 @@ impl Server {
         let address = listener.local_addr()?;
         listener.set_nonblocking(true)?;
 
+        // The book and the crates are built side by side. The first rendering
+        // leaves out the search index, which comes a second later (see `reload`).
         let sources = reload::Sources::of(&options.root);
-        let site = reload::render(&options.root, reload::SearchIndex::Full)
-            .context("the book does not build")?;
-        let crates = match &options.crates {
-            CratesFrom::StdOnly => Crates::std_only(),
-            CratesFrom::Workspace(workspace) => {
-                println!(
-                    "Building the crates the examples use (the test suite's: tokio, rayon, may…), \
-                     once; cargo shows its progress:"
-                );
-                Crates::build(workspace)?
-            }
-        };
+        let (site, crates) = std::thread::scope(|scope| {
+            let crates = scope.spawn(|| match &options.crates {
+                CratesFrom::StdOnly => Ok(Crates::std_only()),
+                CratesFrom::Workspace(workspace) => {
+                    println!(
+                        "Building the crates the examples use (the test suite's: tokio, rayon, \
+                         may…), once; cargo shows its progress:"
+                    );
+                    Crates::build(workspace)
+                }
+            });
+            let site = reload::render(&options.root, reload::SearchIndex::Empty);
+            (site, crates.join())
+        });
+        let site = site.context("the book does not build")?;
+        let crates = crates.map_err(|_| anyhow::anyhow!("building the crates panicked"))??;
         let (state, receiver) = watch::channel(Arc::new(BuildState {
             site: Arc::new(site),
             generation: 0,
@@ -131,6 +137,8 @@ impl Server {
                 }
             }
         });
+        let state = Arc::new(state);
+        reload::index_in_background(options.root.clone(), 0, Arc::clone(&state));
         reload::watch_and_rebuild(options.root, sources, state);
         Ok(Server { address, runtime })
     }

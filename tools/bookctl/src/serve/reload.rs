@@ -113,8 +113,11 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
 /// show the edit within a second, and then renders again with the index on
 /// another thread and swaps that in without reloading the pages (unless a
 /// newer edit has come in meanwhile).
-pub fn watch_and_rebuild(root: PathBuf, sources: Sources, state: watch::Sender<Arc<BuildState>>) {
-    let state = Arc::new(state);
+pub fn watch_and_rebuild(
+    root: PathBuf,
+    sources: Sources,
+    state: Arc<watch::Sender<Arc<BuildState>>>,
+) {
     std::thread::spawn(move || {
         let Sources { paths, mut seen } = sources;
         // Ends when the server (holding every receiver) has gone.
@@ -162,7 +165,11 @@ pub fn watch_and_rebuild(root: PathBuf, sources: Sources, state: watch::Sender<A
 
 /// Renders the book with its search index and serves that in place of the
 /// build `generation`, if that is still the latest; pages do not reload.
-fn index_in_background(root: PathBuf, generation: u64, state: Arc<watch::Sender<Arc<BuildState>>>) {
+pub fn index_in_background(
+    root: PathBuf,
+    generation: u64,
+    state: Arc<watch::Sender<Arc<BuildState>>>,
+) {
     std::thread::spawn(move || {
         let Ok(site) = render(&root, SearchIndex::Full) else {
             return; // the next edit brings the error, or fixes it
