@@ -152,6 +152,7 @@ impl<R: AsyncRead + Unpin> Request<R> {
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
+    pub cache_control: &'static str,
     pub body: Vec<u8>,
 }
 
@@ -160,8 +161,16 @@ impl Response {
         Response {
             status,
             content_type,
+            cache_control: "no-store",
             body: body.into(),
         }
+    }
+
+    /// Lets the browser keep the response: for files whose name changes
+    /// with their content.
+    pub fn immutable(mut self) -> Response {
+        self.cache_control = "max-age=31536000, immutable";
+        self
     }
 
     /// A plain-text answer, for errors.
@@ -179,11 +188,12 @@ impl Response {
     pub async fn write_to<W: AsyncWrite + Unpin>(&self, stream: &mut W) -> std::io::Result<()> {
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-             Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+             Cache-Control: {}\r\nConnection: close\r\n\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len()
+            self.body.len(),
+            self.cache_control,
         );
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(&self.body).await?;

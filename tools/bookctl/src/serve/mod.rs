@@ -109,8 +109,8 @@ impl Server {
         }));
         let port = address.port();
         let mut hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
-        if !options.bind.is_loopback() {
-            hosts.push(address.to_string());
+        if !hosts.contains(&address.to_string()) {
+            hosts.push(address.to_string()); // --bind: [::1]:3000, 192.168.1.2:3000…
         }
         let app = Arc::new(App {
             state: receiver,
@@ -131,9 +131,13 @@ impl Server {
         };
         runtime.spawn(async move {
             loop {
-                // A failed accept (too many open files) must not end the server.
-                if let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(routes::handle(Arc::clone(&app), stream));
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        tokio::spawn(routes::handle(Arc::clone(&app), stream));
+                    }
+                    // Too many open files, say: not a reason to stop serving,
+                    // but no reason to spin either.
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                 }
             }
         });
@@ -148,7 +152,7 @@ impl Server {
         self.address
     }
 
-    /// The book's URL, with `127.0.0.1` for a loopback address.
+    /// The book's URL: `http://127.0.0.1:PORT/` unless `--bind` said otherwise.
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)
     }

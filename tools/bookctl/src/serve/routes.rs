@@ -75,7 +75,7 @@ pub async fn handle(app: Arc<App>, stream: TcpStream) {
         ("POST", RUN_URL) => run(&app, &mut request).await,
         ("POST" | "GET", CRATES_URL) => crates(&app),
         ("GET", RELOAD_JS_URL) => Response::new(200, "text/javascript", RELOAD_JS),
-        ("GET" | "HEAD", path) => static_file(&app.state.borrow().clone(), path),
+        ("GET", path) => static_file(&app.state.borrow().clone(), path),
         _ => Response::text(405, "method not allowed"),
     };
     let _ = response.write_to(&mut writer).await;
@@ -221,7 +221,27 @@ fn static_file(build: &BuildState, url_path: &str) -> Response {
     if content_type.starts_with("text/html") {
         return Response::new(status, content_type, inject(&bytes, build.generation));
     }
-    Response::new(status, content_type, bytes)
+    let response = Response::new(status, content_type, bytes);
+    if status == 200 && has_content_hash(&path) {
+        // A live reload then fetches the page alone, not its CSS, scripts and fonts.
+        response.immutable()
+    } else {
+        response
+    }
+}
+
+/// mdBook names its CSS, scripts and fonts after a hash of their contents
+/// (`book-609e4cb8.js`), so a changed file gets a new name.
+fn has_content_hash(path: &Path) -> bool {
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    // The stem up to the first dot: `clipboard-1626706a.min.js` → `clipboard-1626706a`.
+    let stem = stem.split('.').next().unwrap_or_default();
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        && !stem.starts_with("searchindex-")
 }
 
 /// The search index's file name has a hash of its contents, and a page
@@ -325,6 +345,19 @@ mod tests {
         assert_eq!(safe_relative_path("/../etc/passwd"), None);
         assert_eq!(safe_relative_path("/x/%2e%2e/%2e%2e/etc"), None);
         assert_eq!(safe_relative_path("/bad%zz"), None);
+    }
+
+    #[test]
+    fn only_hashed_assets_are_cached() {
+        assert!(has_content_hash(Path::new("/b/book-609e4cb8.js")));
+        assert!(has_content_hash(Path::new("/b/clipboard-1626706a.min.js")));
+        assert!(has_content_hash(Path::new(
+            "/b/fonts/open-sans-v17-all-charsets-300-7736aa35.woff2"
+        )));
+        assert!(!has_content_hash(Path::new("/b/first-threads.html")));
+        assert!(!has_content_hash(Path::new("/b/img/a-b.png")));
+        // Served in place of another name by `current_search_index`.
+        assert!(!has_content_hash(Path::new("/b/searchindex-c887337f.js")));
     }
 
     #[test]
