@@ -32,7 +32,7 @@ enum Command {
     },
     /// Serve the book on 127.0.0.1 with live reload, and run every example's
     /// Run button locally (offline, with the test suite's crates).
-    Serve(ServeArgs),
+    Serve(serve::Args),
     /// Check the internal links of an HTML book rendered elsewhere (e.g. by `mdbook build`).
     Links {
         /// The directory holding the rendered HTML.
@@ -50,28 +50,6 @@ enum Command {
     },
 }
 
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// The port to serve on; 0 picks a free one.
-    #[arg(long, default_value_t = 3000)]
-    port: u16,
-    /// Open the book in a browser once it is served.
-    #[arg(long)]
-    open: bool,
-    /// Serve on another interface than 127.0.0.1 (anyone who can reach it
-    /// can run code on this machine).
-    #[arg(long, value_name = "ADDR")]
-    bind: Option<std::net::IpAddr>,
-    /// Run only examples that need no crates, and skip building tokio, rayon
-    /// and may at startup.
-    #[arg(long)]
-    std_only: bool,
-    /// The Cargo workspace whose `book-tests` dependencies the examples link
-    /// (by default the book's root).
-    #[arg(long, value_name = "DIR", conflicts_with = "std_only")]
-    crates_from: Option<PathBuf>,
-}
-
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,7 +64,7 @@ fn run(cli: Cli) -> Result<()> {
     let root = || cli.root.clone().map_or_else(find_root, Ok);
     match cli.command {
         Command::Build { ref dest } => build(&root()?, dest.as_deref()),
-        Command::Serve(ref args) => serve(root()?, args),
+        Command::Serve(ref args) => serve::run(root()?, args),
         Command::Links { ref html } => check_links(html),
         Command::Outputs { bless, ref package } => {
             check_outputs(&root()?, bless, package.as_deref())
@@ -113,32 +91,6 @@ fn build(root: &Path, dest: Option<&Path>) -> Result<()> {
         "(or serve it with `cargo book serve --open`: live reload, and Run buttons that work offline)"
     );
     Ok(())
-}
-
-fn serve(root: PathBuf, args: &ServeArgs) -> Result<()> {
-    let mut options = serve::Options::new(root);
-    options.port = args.port;
-    if let Some(bind) = args.bind {
-        if !bind.is_loopback() {
-            eprintln!(
-                "warning: serving on {bind}: anyone who can reach this address can run \
-                 code on this machine with the Run buttons"
-            );
-        }
-        options.bind = bind;
-    }
-    if args.std_only {
-        options.crates = serve::CratesFrom::StdOnly;
-    } else if let Some(workspace) = &args.crates_from {
-        options.crates = serve::CratesFrom::Workspace(workspace.clone());
-    }
-    let server = serve::Server::start(options)?;
-    let url = server.url();
-    println!("Serving the book on {url}");
-    if args.open {
-        serve::open_browser(&url);
-    }
-    server.wait()
 }
 
 fn check_links(html: &Path) -> Result<()> {

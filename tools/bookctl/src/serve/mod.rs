@@ -60,6 +60,57 @@ impl Options {
     }
 }
 
+/// `cargo book serve`'s options.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The port to serve on; 0 picks a free one.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Open the book in a browser once it is served.
+    #[arg(long)]
+    open: bool,
+    /// Serve on another interface than 127.0.0.1 (anyone who can reach it
+    /// can run code on this machine).
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<IpAddr>,
+    /// Run only examples that need no crates, and skip building tokio, rayon
+    /// and may at startup.
+    #[arg(long)]
+    std_only: bool,
+    /// The Cargo workspace whose `book-tests` dependencies the examples link
+    /// (by default the book's root).
+    #[arg(long, value_name = "DIR", conflicts_with = "std_only")]
+    crates_from: Option<PathBuf>,
+}
+
+/// `cargo book serve`: serves the book at `root` until the process is stopped.
+pub fn run(root: PathBuf, args: &Args) -> Result<()> {
+    let mut options = Options::new(root);
+    options.port = args.port;
+    if let Some(bind) = args.bind {
+        if !bind.is_loopback() {
+            eprintln!(
+                "warning: serving on {bind}: anyone who can reach this address can run \
+                 code on this machine with the Run buttons"
+            );
+        }
+        options.bind = bind;
+    }
+    if args.std_only {
+        options.crates = CratesFrom::StdOnly;
+    } else if let Some(workspace) = &args.crates_from {
+        options.crates = CratesFrom::Workspace(workspace.clone());
+    }
+    let server = Server::start(options)?;
+    let url = server.url();
+    // Exactly this line, once the book is served: tests and scripts wait for it.
+    println!("Serving the book on {url}");
+    if args.open {
+        open_browser(&url);
+    }
+    server.wait()
+}
+
 /// A running server; dropping it stops it.
 pub struct Server {
     address: SocketAddr,
