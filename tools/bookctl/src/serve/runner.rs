@@ -337,7 +337,11 @@ impl Runner {
 
         // The example runs in its temporary directory: files it writes go too.
         let mut run = Command::new(dir.path().join("example"));
-        run.current_dir(dir.path());
+        // Like the playground: a panic prints its message, not a backtrace,
+        // whatever the server's own environment says.
+        run.current_dir(dir.path())
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE");
         let (mut output, status) = self
             .supervise(run, self.limits.wall_time)
             .context("cannot start the example")?;
