@@ -4,7 +4,7 @@
 # with curl against a running server, warm (its crates already built).
 #
 #   cargo book serve --port 3000 &        # wait for "Serving the book on …"
-#   bash tools/bookctl/bench/run-latency.sh http://127.0.0.1:3000/ 20
+#   bash tools/bookctl/scripts/serve-run-latency.sh http://127.0.0.1:3000/ 20
 #
 # Prints every run's time and the median. Needs curl.
 set -euo pipefail
