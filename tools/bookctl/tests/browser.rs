@@ -58,12 +58,16 @@ fn copy_book(to: &Path) {
     }
 }
 
-/// The server, killed when dropped.
+/// The server, stopped when dropped.
 struct Serving(Child);
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // SIGTERM, as Ctrl-C: the server removes its rendered book and exits.
+        let pid = rustix::process::Pid::from_child(&self.0);
+        if rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_err() {
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
 }

@@ -30,16 +30,20 @@ fn serve_command(root: &Path, port: &str) -> Command {
     command
 }
 
-/// A running `bookctl serve`, killed when dropped.
+/// A running `bookctl serve`, stopped when dropped.
 struct Serving {
     child: Child,
     url: String,
     stderr: Arc<Mutex<String>>,
+    /// The server's TMPDIR: where it keeps the rendered book.
+    temp: tempfile::TempDir,
 }
 
 impl Serving {
     fn start(root: &Path) -> Serving {
+        let temp = tempfile::tempdir().expect("a temporary directory");
         let mut child = serve_command(root, "0")
+            .env("TMPDIR", temp.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -70,7 +74,19 @@ impl Serving {
         };
         // Keep reading stdout so that the server never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Serving { child, url, stderr }
+        Serving {
+            child,
+            url,
+            stderr,
+            temp,
+        }
+    }
+
+    /// Stops the server as Ctrl-C would (SIGTERM: the same clean exit).
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        self.child.wait().expect("the server exits")
     }
 
     fn host(&self) -> &str {
@@ -98,6 +114,7 @@ impl Serving {
 
 impl Drop for Serving {
     fn drop(&mut self) {
+        // Only if a test failed before stopping it.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -197,4 +214,22 @@ fn a_chapter_broken_while_serving_shows_its_error_and_serving_goes_on() {
         serving.stderr.lock().unwrap().contains("missing.rs"),
         "and in the terminal"
     );
+}
+
+#[test]
+fn stopping_the_server_removes_its_files() {
+    let book = small_book();
+    let mut serving = Serving::start(book.path());
+    assert_eq!(serving.get("/one.html").0, 200);
+    let rendered = std::fs::read_dir(serving.temp.path())
+        .expect("read_dir")
+        .count();
+    assert!(rendered > 0, "the rendered book is under TMPDIR");
+    let status = serving.stop();
+    assert!(status.success(), "a clean exit: {status}");
+    let left: Vec<_> = std::fs::read_dir(serving.temp.path())
+        .expect("read_dir")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -114,7 +114,20 @@ pub fn run(root: PathBuf, args: &Args) -> Result<()> {
 /// A running server; dropping it stops it.
 pub struct Server {
     address: SocketAddr,
-    runtime: tokio::runtime::Runtime,
+    /// `None` once stopped.
+    runtime: Option<tokio::runtime::Runtime>,
+    rebuilder: reload::Rebuilder,
+    /// Holds the rendered books; removed once everything else has stopped.
+    _workdir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // No more requests, no more renderings: then `workdir` can go.
+        drop(self.runtime.take());
+        self.rebuilder.stop();
+        // The fields are dropped after this: `_workdir` removes every rendered book.
+    }
 }
 
 impl Server {
@@ -137,6 +150,12 @@ impl Server {
         // The book and the crates are built side by side. The first rendering
         // leaves out the search index, which comes a second later (see `reload`).
         let sources = reload::Sources::of(&options.root);
+        // Every rendering goes under one directory, removed when the server
+        // stops (also on Ctrl-C, see `wait`).
+        let workdir = tempfile::Builder::new()
+            .prefix("bookctl-serve-")
+            .tempdir()
+            .context("cannot create a temporary directory for the rendered book")?;
         let (site, crates) = std::thread::scope(|scope| {
             let crates = scope.spawn(|| match &options.crates {
                 CratesFrom::StdOnly => Ok(Crates::std_only()),
@@ -148,7 +167,7 @@ impl Server {
                     Crates::build(workspace)
                 }
             });
-            let site = reload::render(&options.root, reload::SearchIndex::Empty);
+            let site = reload::render(&options.root, workdir.path(), reload::SearchIndex::Empty);
             (site, crates.join())
         });
         let site = site.context("the book does not build")?;
@@ -192,10 +211,15 @@ impl Server {
                 }
             }
         });
-        let state = Arc::new(state);
-        reload::index_in_background(options.root.clone(), 0, Arc::clone(&state));
-        reload::watch_and_rebuild(options.root, sources, state);
-        Ok(Server { address, runtime })
+        let rebuilder = reload::Rebuilder::new(options.root, workdir.path().to_path_buf(), state);
+        rebuilder.index_in_background(0);
+        rebuilder.watch(sources);
+        Ok(Server {
+            address,
+            runtime: Some(runtime),
+            rebuilder,
+            _workdir: workdir,
+        })
     }
 
     /// The address actually served (the port is known even with `--port 0`).
@@ -208,11 +232,22 @@ impl Server {
         format!("http://{}/", self.address)
     }
 
-    /// Serves until the process is stopped.
-    pub fn wait(self) -> ! {
-        match self
-            .runtime
-            .block_on(std::future::pending::<std::convert::Infallible>()) {}
+    /// Serves until Ctrl-C (or SIGTERM), then stops and removes its files.
+    pub fn wait(self) -> Result<()> {
+        let Some(runtime) = &self.runtime else {
+            return Ok(());
+        };
+        runtime.block_on(async {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result,
+                _ = terminate.recv() => Ok(()),
+            }
+        })?;
+        println!("Stopped.");
+        // Dropping `self` stops the runtime and removes the rendered books.
+        Ok(())
     }
 }
 

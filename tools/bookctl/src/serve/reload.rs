@@ -7,7 +7,9 @@
 //! failed build keeps the last good one and carries the error to the pages.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
@@ -42,9 +44,11 @@ pub enum SearchIndex {
     Empty,
 }
 
-/// Renders the book at `root` into a new temporary directory.
-pub fn render(root: &Path, index: SearchIndex) -> anyhow::Result<Site> {
-    let dir = tempfile::Builder::new().prefix("bookctl-book-").tempdir()?;
+/// Renders the book at `root` into a new temporary directory under `workdir`.
+pub fn render(root: &Path, workdir: &Path, index: SearchIndex) -> anyhow::Result<Site> {
+    let dir = tempfile::Builder::new()
+        .prefix("book-")
+        .tempdir_in(workdir)?;
     let mut book = Book::open(root)?;
     if index == SearchIndex::Empty {
         book = book.with_empty_search_index()?;
@@ -105,84 +109,130 @@ fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     files
 }
 
-/// Watches the book at `root` on a thread of its own and rebuilds it after
-/// every change since `sources` was taken, publishing each result on `state`.
-/// Returns at once.
-///
-/// A rebuild first renders without the search index, so that open pages
-/// show the edit within a second, and then renders again with the index on
-/// another thread and swaps that in without reloading the pages (unless a
-/// newer edit has come in meanwhile).
-pub fn watch_and_rebuild(
+/// Rebuilds the book in background threads, and stops them on request so
+/// that the rendered books can be removed.
+#[derive(Clone)]
+pub struct Rebuilder {
     root: PathBuf,
-    sources: Sources,
+    /// Where renderings go (removed by the server once this has stopped).
+    workdir: PathBuf,
     state: Arc<watch::Sender<Arc<BuildState>>>,
-) {
-    std::thread::spawn(move || {
-        let Sources { paths, mut seen } = sources;
-        // Ends when the server (holding every receiver) has gone.
-        while !state.is_closed() {
-            std::thread::sleep(POLL);
-            let now = fingerprint(&paths);
-            if now == seen {
-                continue;
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Rebuilder {
+    pub fn new(root: PathBuf, workdir: PathBuf, state: watch::Sender<Arc<BuildState>>) -> Self {
+        Rebuilder {
+            root,
+            workdir,
+            state: Arc::new(state),
+            threads: Arc::default(),
+            stopping: Arc::default(),
+        }
+    }
+
+    fn spawn(&self, work: impl FnOnce() + Send + 'static) {
+        let thread = std::thread::spawn(work);
+        self.threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(thread);
+    }
+
+    /// Stops watching and waits for renderings under way to finish.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        // The watcher may add an indexing thread until it has stopped itself.
+        loop {
+            let next = self
+                .threads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            match next {
+                Some(thread) => {
+                    let _ = thread.join();
+                }
+                None => break,
             }
-            seen = now;
-            println!("Change detected: rebuilding the book…");
-            let started = Instant::now();
-            let (previous, generation) = {
-                let current = state.borrow();
-                (Arc::clone(&current.site), current.generation)
+        }
+    }
+
+    /// Watches the book's sources on a thread of its own and rebuilds it
+    /// after every change since `sources` was taken, publishing each result.
+    ///
+    /// A rebuild first renders without the search index, so that open pages
+    /// show the edit within a second, and then renders again with the index
+    /// on another thread and swaps that in without reloading the pages
+    /// (unless a newer edit has come in meanwhile).
+    pub fn watch(&self, sources: Sources) {
+        let this = self.clone();
+        self.spawn(move || {
+            let Sources { paths, mut seen } = sources;
+            while !this.stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(POLL);
+                let now = fingerprint(&paths);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                this.rebuild();
+            }
+        });
+    }
+
+    fn rebuild(&self) {
+        println!("Change detected: rebuilding the book…");
+        let started = Instant::now();
+        let (previous, generation) = {
+            let current = self.state.borrow();
+            (Arc::clone(&current.site), current.generation)
+        };
+        let next = match render(&self.root, &self.workdir, SearchIndex::Empty) {
+            Ok(site) => {
+                let took = started.elapsed().as_secs_f32();
+                println!("Rebuilt in {took:.1} s; open pages reload.");
+                self.index_in_background(generation + 1);
+                BuildState {
+                    site: Arc::new(site),
+                    generation: generation + 1,
+                    error: None,
+                }
+            }
+            Err(error) => {
+                let error = format!("{error:#}");
+                eprintln!(
+                    "error: the book did not build (still serving the last good one):\n{error}"
+                );
+                BuildState {
+                    site: previous,
+                    generation,
+                    error: Some(error),
+                }
+            }
+        };
+        self.state.send_replace(Arc::new(next));
+    }
+
+    /// Renders the book with its search index and serves that in place of
+    /// the build `generation`, if that is still the latest; pages do not reload.
+    pub fn index_in_background(&self, generation: u64) {
+        let this = self.clone();
+        self.spawn(move || {
+            let Ok(site) = render(&this.root, &this.workdir, SearchIndex::Full) else {
+                return; // the next edit brings the error, or fixes it
             };
-            let next = match render(&root, SearchIndex::Empty) {
-                Ok(site) => {
-                    let took = started.elapsed().as_secs_f32();
-                    println!("Rebuilt in {took:.1} s; open pages reload.");
-                    let generation = generation + 1;
-                    index_in_background(root.clone(), generation, Arc::clone(&state));
-                    BuildState {
+            this.state.send_if_modified(|current| {
+                if current.generation == generation && current.error.is_none() {
+                    *current = Arc::new(BuildState {
                         site: Arc::new(site),
                         generation,
                         error: None,
-                    }
+                    });
                 }
-                Err(error) => {
-                    let error = format!("{error:#}");
-                    eprintln!(
-                        "error: the book did not build (still serving the last good one):\n{error}"
-                    );
-                    BuildState {
-                        site: previous,
-                        generation,
-                        error: Some(error),
-                    }
-                }
-            };
-            state.send_replace(Arc::new(next));
-        }
-    });
-}
-
-/// Renders the book with its search index and serves that in place of the
-/// build `generation`, if that is still the latest; pages do not reload.
-pub fn index_in_background(
-    root: PathBuf,
-    generation: u64,
-    state: Arc<watch::Sender<Arc<BuildState>>>,
-) {
-    std::thread::spawn(move || {
-        let Ok(site) = render(&root, SearchIndex::Full) else {
-            return; // the next edit brings the error, or fixes it
-        };
-        state.send_if_modified(|current| {
-            if current.generation == generation && current.error.is_none() {
-                *current = Arc::new(BuildState {
-                    site: Arc::new(site),
-                    generation,
-                    error: None,
-                });
-            }
-            false // nothing for the pages to do
+                false // nothing for the pages to do
+            });
         });
-    });
+    }
 }
