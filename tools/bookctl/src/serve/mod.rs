@@ -102,13 +102,21 @@ pub fn run(root: PathBuf, args: &Args) -> Result<()> {
         options.crates = CratesFrom::Workspace(workspace.clone());
     }
     let server = Server::start(options)?;
+    let stop = server.stop_signals()?;
     let url = server.url();
     // Exactly this line, once the book is served: tests and scripts wait for it.
     println!("Serving the book on {url}");
     if args.open {
         open_browser(&url);
     }
-    server.wait()
+    server.wait(stop);
+    Ok(())
+}
+
+/// Ctrl-C and SIGTERM, caught: see [`Server::stop_signals`].
+pub struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
 }
 
 /// A running server; dropping it stops it.
@@ -232,22 +240,30 @@ impl Server {
         format!("http://{}/", self.address)
     }
 
-    /// Serves until Ctrl-C (or SIGTERM), then stops and removes its files.
-    pub fn wait(self) -> Result<()> {
-        let Some(runtime) = &self.runtime else {
-            return Ok(());
-        };
-        runtime.block_on(async {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => result,
-                _ = terminate.recv() => Ok(()),
-            }
-        })?;
+    /// Listens for Ctrl-C and SIGTERM from now on: call it before telling
+    /// anyone the server is ready, so that a stop request is never missed.
+    pub fn stop_signals(&self) -> Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = self.runtime.as_ref().context("the server has stopped")?;
+        let _context = runtime.enter();
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Serves until one of `stop`'s signals, then stops and removes its files.
+    pub fn wait(self, mut stop: StopSignals) {
+        if let Some(runtime) = &self.runtime {
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = stop.interrupt.recv() => {}
+                    _ = stop.terminate.recv() => {}
+                }
+            });
+        }
         println!("Stopped.");
         // Dropping `self` stops the runtime and removes the rendered books.
-        Ok(())
     }
 }
 
