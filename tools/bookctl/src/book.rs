@@ -90,6 +90,30 @@ impl Book {
         Ok(self)
     }
 
+    /// Keeps every chapter out of the search index of the next rendering,
+    /// while the pages keep their search bar. Building the index is most of
+    /// the rendering time: `cargo book serve` shows an edit with this quick
+    /// rendering first, and then renders again with the index.
+    pub fn with_empty_search_index(mut self) -> Result<Book, BookError> {
+        // A chapter setting applies to every chapter under its path, and
+        // every path is under "".
+        let no_chapter = toml::Table::from_iter([(
+            String::new(),
+            toml::Value::Table(toml::Table::from_iter([(
+                "enable".to_owned(),
+                toml::Value::Boolean(false),
+            )])),
+        )]);
+        self.mdbook
+            .config
+            .set("output.html.search.chapter", no_chapter)
+            .map_err(|error| BookError::Load {
+                root: self.root.clone(),
+                reason: format!("{error:#}"),
+            })?;
+        Ok(self)
+    }
+
     /// Renders the HTML book into `destination` (or `book.toml`'s build
     /// directory), failing on any warning mdBook reports.
     pub fn render_html(mut self, destination: Option<&Path>) -> Result<PathBuf, BookError> {

@@ -10,6 +10,7 @@ pub mod includes;
 pub mod linkcheck;
 pub mod listings;
 pub mod outputs;
+pub mod serve;
 pub mod snippets;
 
 pub use book::Book;

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use bookctl::bench;
 use bookctl::listings::{self, ListingKind};
 use bookctl::outputs::{self, Outcome};
-use bookctl::{Book, BookError, linkcheck};
+use bookctl::{Book, BookError, linkcheck, serve};
 use clap::{Parser, Subcommand};
 
 /// Build and check "Concurrency in Rust for Python Programmers".
@@ -31,6 +31,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dest: Option<PathBuf>,
     },
+    /// Serve the book on 127.0.0.1 with live reload, and run every example's
+    /// Run button locally (offline, with the test suite's crates).
+    Serve(serve::Args),
     /// Check the internal links of an HTML book rendered elsewhere (e.g. by `mdbook build`).
     Links {
         /// The directory holding the rendered HTML.
@@ -80,6 +83,7 @@ fn run(cli: Cli) -> Result<()> {
     let root = || cli.root.clone().map_or_else(find_root, Ok);
     match cli.command {
         Command::Build { ref dest } => build(&root()?, dest.as_deref()),
+        Command::Serve(ref args) => serve::run(root()?, args),
         Command::Links { ref html } => check_links(html),
         Command::Outputs { bless, ref package } => {
             check_outputs(&root()?, bless, package.as_deref())
@@ -116,7 +120,9 @@ fn build(root: &Path, dest: Option<&Path>) -> Result<()> {
     check_links(&html)?;
     let index = html.join("index.html");
     println!("Built the book: open {}", index.display());
-    println!("(or serve it with `mdbook serve --open` if you have mdBook 0.5 installed)");
+    println!(
+        "(or serve it with `cargo book serve --open`: live reload, and Run buttons that work offline)"
+    );
     Ok(())
 }
 
