@@ -4,8 +4,8 @@
 use anyhow::{Context, Result};
 use regex::Regex;
 
-use super::{figure, median_figure, outputs, runs_phrase, rustc_and_python};
-use crate::bench::markdown::Table;
+use super::{and_python, figure, median_figure, outputs, rustc_and_python, rustc_may_and_gevent};
+use crate::bench::markdown::{self, Table};
 use crate::bench::python::{NO_GEVENT, NO_PYTHON};
 use crate::bench::runner::Progress;
 use crate::bench::{Bench, Output};
@@ -82,12 +82,11 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "{tasks} tasks each sleep {nap} ms. Each figure is the median over {} of\n\
          `cargo run --release -p ch03-08-scale -- {tasks} {nap} spawn` (or `join_all`){}.\n\
          One task's future (`nap_for`) is {future_size} bytes.\n\n",
-        runs_phrase(bench.runs),
-        if bench.python.version.is_some() {
-            format!(" and of `python3 scale.py {tasks} {nap}`")
-        } else {
-            String::new()
-        }
+        markdown::runs(bench.runs),
+        and_python(
+            bench.python.version.is_some(),
+            &format!("scale.py {tasks} {nap}")
+        )
     );
     text += &table.render();
     Ok(vec![Output::new("scale.md", text)])
@@ -177,27 +176,16 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     }
     let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .map_or_else(|_| "unknown".to_owned(), |text| text.trim().to_owned());
-    let versions = bench
-        .python
-        .versions(true)
-        .into_iter()
-        .map(|v| format!(", {v}"))
-        .collect::<String>();
     let mut text = format!(
-        "{},\nvm.max_map_count {max_map_count}; {} (release build), {}{versions}.\n",
+        "{},\nvm.max_map_count {max_map_count}; {}\n",
         bench.machine.line(),
-        bench.machine.rustc,
-        bench.crate_version("may"),
+        rustc_may_and_gevent(bench),
     );
     text += &format!(
         "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\
          (default configuration: stacks of 4,096 words, a pool of 1,000 coroutines).\n\n",
-        runs_phrase(bench.runs),
-        if python.is_some() {
-            format!(" and of `python3 limits.py {coroutines}`")
-        } else {
-            String::new()
-        }
+        markdown::runs(bench.runs),
+        and_python(python.is_some(), &format!("limits.py {coroutines}"))
     );
     text += &table.render();
     Ok(vec![Output::new("may-limits.md", text)])

@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 
-use super::{outputs, runs_phrase, rustc_and_python};
-use crate::bench::markdown::Table;
+use super::{and_python, outputs, rustc_and_python, rustc_may_and_gevent};
+use crate::bench::markdown::{self, Table};
 use crate::bench::python::{NO_GEVENT, NO_PYTHON};
 use crate::bench::runner::Progress;
 use crate::bench::stats::median;
@@ -116,12 +116,8 @@ pub fn blocking(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     text += &format!(
         "1,000 tasks sleep 100 ms while a hog computes for {hog} ms. Each figure is\n\
          the median over {} of `cargo run --release -p ch03-07-blocking -- {hog}`{}.\n\n",
-        runs_phrase(bench.runs),
-        if python.is_some() {
-            format!(" and of `python3 blocking.py {hog}`")
-        } else {
-            String::new()
-        }
+        markdown::runs(bench.runs),
+        and_python(python.is_some(), &format!("blocking.py {hog}"))
     );
     text += &table.render();
     Ok(vec![Output::new("blocking.md", text)])
@@ -160,27 +156,16 @@ pub fn switching(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         None if bench.python.version.is_none() => table.note(NO_PYTHON),
         None => table.note(NO_GEVENT),
     }
-    let versions = bench
-        .python
-        .versions(true)
-        .into_iter()
-        .map(|v| format!(", {v}"))
-        .collect::<String>();
     let mut text = format!(
-        "{};\n{} (release build), {}{versions}.\n",
+        "{};\n{}\n",
         bench.machine.line(),
-        bench.machine.rustc,
-        bench.crate_version("may"),
+        rustc_may_and_gevent(bench),
     );
     text += &format!(
         "100 coroutines sleep 50 ms on one worker while a hog works for {hog} ms. Each\n\
          figure is the median over {} of `cargo run --release -p ch04-05-switching -- {hog}`{}.\n\n",
-        runs_phrase(bench.runs),
-        if python.is_some() {
-            format!(" and of `python3 switching.py {hog}`")
-        } else {
-            String::new()
-        }
+        markdown::runs(bench.runs),
+        and_python(python.is_some(), &format!("switching.py {hog}"))
     );
     text += &table.render();
     Ok(vec![Output::new("switching.md", text)])

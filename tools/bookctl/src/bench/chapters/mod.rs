@@ -69,6 +69,28 @@ pub(super) fn rustc_and_python(bench: &Bench, extra: &str) -> String {
     )
 }
 
-pub(super) fn runs_phrase(n: usize) -> String {
-    super::markdown::runs(n)
+/// The versions line of a may-and-gevent file: rustc, may, then Python and
+/// gevent where they ran.
+pub(super) fn rustc_may_and_gevent(bench: &Bench) -> String {
+    let python: String = bench
+        .python
+        .versions(true)
+        .into_iter()
+        .map(|version| format!(", {version}"))
+        .collect();
+    format!(
+        "{} (release build), {}{python}.",
+        bench.machine.rustc,
+        bench.crate_version("may")
+    )
+}
+
+/// " and of `python3 <command>`" when the Python twin ran, else nothing: the
+/// end of a sentence that names the commands behind a file's medians.
+pub(super) fn and_python(ran: bool, command: &str) -> String {
+    if ran {
+        format!(" and of `python3 {command}`")
+    } else {
+        String::new()
+    }
 }

@@ -3,7 +3,8 @@
 
 use anyhow::{Context, Result};
 
-use super::{outputs, runs_phrase, rustc_and_python};
+use super::{outputs, rustc_and_python};
+use crate::bench::markdown;
 use crate::bench::python::NO_PYTHON;
 use crate::bench::runner::{Program, Progress};
 use crate::bench::stats::median_index;
@@ -79,7 +80,7 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     if bench.runs > 1 {
         text += &format!(
             "Of {} of the Rust program{}, the median run (by the speedup of 2 threads) is shown.\n",
-            runs_phrase(bench.runs),
+            markdown::runs(bench.runs),
             python
                 .as_ref()
                 .map(|(_, n)| format!(" and {n} of the Python one"))
