@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod book;
+pub mod cargo;
 pub mod diagnostics;
 pub mod error;
 pub mod includes;

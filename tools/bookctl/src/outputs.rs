@@ -1,11 +1,11 @@
 //! Running every listing and comparing what it prints with its `output.txt`.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cargo;
 use crate::error::BookError;
 use crate::listings::{Listing, ListingKind, OutputCheck};
 
@@ -30,43 +30,22 @@ pub enum Outcome {
 /// Builds every listing program with one `cargo build` and returns the path of
 /// each package's executable.
 pub fn build(root: &Path, listings: &[Listing]) -> Result<HashMap<String, PathBuf>, BookError> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(root).args([
-        "build",
-        "--quiet",
-        "--message-format=json-render-diagnostics",
-    ]);
+    let mut args = vec!["--quiet"];
     for listing in listings {
         if let ListingKind::Program { package, .. } = &listing.kind {
-            command.args(["--package", package]);
+            args.extend(["--package", package.as_str()]);
         }
     }
-    let output = command
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| BookError::io("run cargo in", root, e))?;
-    if !output.status.success() {
+    let (status, messages) =
+        cargo::build(root, &args).map_err(|e| BookError::io("run cargo in", root, e))?;
+    if !status.success() {
         return Err(BookError::io(
             "build the listings in",
             root,
-            std::io::Error::other(format!("cargo build exited with {}", output.status)),
+            std::io::Error::other(format!("cargo build exited with {status}")),
         ));
     }
-    let mut executables = HashMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let (Some(executable), Some(package)) = (
-            message["executable"].as_str(),
-            message["target"]["name"].as_str(),
-        ) else {
-            continue;
-        };
-        executables.insert(package.to_owned(), PathBuf::from(executable));
-    }
-    Ok(executables)
+    Ok(cargo::executables(&messages))
 }
 
 /// Runs one program listing and compares (or, with `bless`, records) its output.
@@ -129,8 +108,8 @@ fn run(executable: &Path, dir: &Path) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", executable.display()))?;
     // Drain both pipes on their own threads so a chatty program cannot block.
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let stdout = cargo::drain(child.stdout.take());
+    let stderr = cargo::drain(child.stderr.take());
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -144,25 +123,12 @@ fn run(executable: &Path, dir: &Path) -> Result<String, String> {
             Err(e) => return Err(format!("cannot wait for the program: {e}")),
         }
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    let (stdout, stderr) = (cargo::drained(stdout), cargo::drained(stderr));
     if status.success() {
         Ok(stdout)
     } else {
         Err(format!("exited with {status}; its stderr:\n{stderr}"))
     }
-}
-
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-        text
-    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ mod svg;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -257,36 +256,15 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 /// Builds `packages` in release mode, cargo's progress shown, and returns
 /// every executable it built by name.
 fn build(root: &Path, packages: &[&str]) -> Result<HashMap<String, PathBuf>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(root).args([
-        "build",
-        "--release",
-        "--message-format=json-render-diagnostics",
-    ]);
+    let mut args = vec!["--release"];
     for package in packages {
-        command.args(["--package", package]);
+        args.extend(["--package", package]);
     }
-    let output = command
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo build")?;
-    if !output.status.success() {
+    let (status, messages) = crate::cargo::build(root, &args).context("cannot run cargo build")?;
+    if !status.success() {
         bail!("cargo build --release failed (see above); fix the build and run again");
     }
-    let mut executables = HashMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if let (Some(executable), Some(name)) = (
-            message["executable"].as_str(),
-            message["target"]["name"].as_str(),
-        ) {
-            executables.insert(name.to_owned(), PathBuf::from(executable));
-        }
-    }
-    Ok(executables)
+    Ok(crate::cargo::executables(&messages))
 }
 
 /// Writes `path` by way of a temporary file and a rename, so that a reader

@@ -2,13 +2,13 @@
 //! shows its stderr.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use crate::cargo::{drain, drained};
 
 /// A run that takes longer than this has hung (the slowest, Python's serial
 /// prime count, takes about 16 s on a slow machine).
@@ -94,7 +94,7 @@ impl Program {
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
         let status = wait(&mut child, TIME_LIMIT);
-        let (stdout, stderr) = (join(stdout), join(stderr));
+        let (stdout, stderr) = (drained(stdout), drained(stderr));
         match status {
             Some(status) if status.success() => Ok(stdout),
             Some(status) => bail!(
@@ -132,20 +132,6 @@ fn wait(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> 
             }
         }
     }
-}
-
-pub fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-pub fn join(handle: JoinHandle<String>) -> String {
-    handle.join().unwrap_or_default()
 }
 
 /// The last line of `stdout` that is a JSON object: a program's result.

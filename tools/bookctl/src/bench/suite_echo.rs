@@ -14,10 +14,11 @@ use anyhow::{Context, Result, bail};
 
 use super::markdown::{Table, thousands};
 use super::python::{NO_GEVENT, NO_PYTHON};
-use super::runner::{Program, Progress, drain, join, median_of, number};
+use super::runner::{Program, Progress, median_of, number};
 use super::stamp::command_output;
 use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
+use crate::cargo::{drain, drained};
 
 /// File descriptors a process needs beyond one per connection.
 const SPARE_FDS: u64 = 100;
@@ -301,7 +302,7 @@ fn one_round(
     })();
     let _ = child.kill();
     let _ = child.wait();
-    let stderr = join(stderr);
+    let stderr = drained(stderr);
     result.with_context(|| format!("the echo server's stderr:\n{}", stderr.trim_end()))
 }
 

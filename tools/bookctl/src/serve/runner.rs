@@ -97,27 +97,17 @@ impl Crates {
     pub fn build(workspace: &Path) -> Result<Crates> {
         let manifest = workspace.join("tests/Cargo.toml");
         let wanted = direct_dependencies(&manifest, &workspace.join("Cargo.toml"))?;
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
-            .current_dir(workspace)
-            .args(["build", "--package", "book-tests", "--lib"])
-            .arg("--message-format=json-render-diagnostics")
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .with_context(|| format!("cannot run cargo in {}", workspace.display()))?;
-        if !output.status.success() {
+        let (status, messages) =
+            crate::cargo::build(workspace, &["--package", "book-tests", "--lib"])
+                .with_context(|| format!("cannot run cargo in {}", workspace.display()))?;
+        if !status.success() {
             bail!(
-                "cargo could not build the examples' crates ({}); fix the error above, \
-                 or start with --std-only to run only examples that need no crates",
-                output.status
+                "cargo could not build the examples' crates ({status}); fix the error above, \
+                 or start with --std-only to run only examples that need no crates"
             );
         }
         let mut crates = Crates::default();
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
+        for message in &messages {
             if message["reason"] != "compiler-artifact" {
                 continue;
             }

@@ -1,0 +1,60 @@
+//! What `outputs`, `bench` and `serve` share: a nested `cargo build` whose
+//! artifacts are read from cargo's JSON messages, and reading a child's pipe
+//! without letting it block.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+
+/// Runs `cargo build <args>` in `root` with JSON messages on stdout and
+/// cargo's own progress and diagnostics on the terminal. Returns cargo's exit
+/// status and every JSON message it printed; the caller decides what a
+/// failure means to its user.
+pub fn build(root: &Path, args: &[&str]) -> std::io::Result<(ExitStatus, Vec<serde_json::Value>)> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .arg("build")
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()?;
+    let messages = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    Ok((output.status, messages))
+}
+
+/// Every executable among `messages`, by target name.
+pub fn executables(messages: &[serde_json::Value]) -> HashMap<String, PathBuf> {
+    messages
+        .iter()
+        .filter_map(|message| {
+            let executable = message["executable"].as_str()?;
+            let name = message["target"]["name"].as_str()?;
+            Some((name.to_owned(), PathBuf::from(executable)))
+        })
+        .collect()
+}
+
+/// Reads `pipe` to its end on a thread of its own, so that a child which
+/// fills one pipe cannot block while the caller waits on the other.
+pub fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            // A read error ends the text early; what was read is still shown.
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// The text a [`drain`] thread read (empty if the thread panicked).
+pub fn drained(handle: JoinHandle<String>) -> String {
+    handle.join().unwrap_or_default()
+}
