@@ -174,7 +174,7 @@ fn python_blocks(chapter: &Path, markdown: &str) -> Vec<PythonBlock> {
                         awaiting_output = false;
                         continue;
                     }
-                    _ => awaiting_output = false,
+                    _ => {}
                 }
                 awaiting_output = blocks.last().is_some_and(|b| b.following_text.is_none())
                     && info.split([' ', '\t', ',']).next() == Some("python");
