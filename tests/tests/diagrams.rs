@@ -1,0 +1,102 @@
+//! Every diagram is drawn from the text source beside it.
+//!
+//! A diagram is `src/<part>/diagrams/<name>.dot` (Graphviz) and the
+//! `<name>.svg` that `dot -Tsvg` makes of it; chapters show the SVG. This test
+//! checks that each source has its picture and each picture its source, and,
+//! where Graphviz is installed, that the committed SVG is what the source
+//! draws today, so that an edited source cannot ship a stale picture. Without
+//! `dot` that last part is skipped, and says so; CI installs Graphviz and sets
+//! `BOOK_DIAGRAMS_REQUIRED=1`, under which a missing `dot` fails.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[test]
+fn every_diagram_has_its_source_and_matches_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../src");
+    let mut sources = Vec::new();
+    let mut pictures = Vec::new();
+    collect(&src, &mut sources, &mut pictures);
+
+    let mut problems = Vec::new();
+    for picture in &pictures {
+        if !picture.with_extension("dot").is_file() {
+            problems.push(format!(
+                "{}: a diagram without its Graphviz source beside it",
+                picture.display()
+            ));
+        }
+    }
+    let dot_works = Command::new("dot").arg("-V").output().is_ok();
+    let required = std::env::var_os("BOOK_DIAGRAMS_REQUIRED").is_some_and(|v| v == "1");
+    for source in &sources {
+        let picture = source.with_extension("svg");
+        let Ok(committed) = std::fs::read_to_string(&picture) else {
+            problems.push(format!(
+                "{}: no {} beside it (run `dot -Tsvg {} -o {}`)",
+                source.display(),
+                picture.display(),
+                source.display(),
+                picture.display()
+            ));
+            continue;
+        };
+        if !dot_works {
+            continue;
+        }
+        let drawn = Command::new("dot")
+            .arg("-Tsvg")
+            .arg(source)
+            .output()
+            .expect("dot runs");
+        if !drawn.status.success() {
+            problems.push(format!(
+                "{}: dot fails: {}",
+                source.display(),
+                String::from_utf8_lossy(&drawn.stderr)
+            ));
+        } else if String::from_utf8_lossy(&drawn.stdout) != committed {
+            problems.push(format!(
+                "{} is not what {} draws: run `dot -Tsvg {} -o {}`",
+                picture.display(),
+                source.display(),
+                source.display(),
+                picture.display()
+            ));
+        }
+    }
+    if !dot_works && !sources.is_empty() {
+        assert!(
+            !required,
+            "BOOK_DIAGRAMS_REQUIRED=1 but Graphviz's dot is not installed"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED comparing {} diagrams with their sources: Graphviz's dot is not installed",
+            sources.len()
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `.dot` files and the SVGs of `diagrams/` folders (the charts in
+/// `src/measured/` are drawn by `cargo book bench`, not from a source).
+fn collect(dir: &Path, sources: &mut Vec<PathBuf>, pictures: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, sources, pictures);
+            continue;
+        }
+        let in_diagrams = dir.file_name().is_some_and(|name| name == "diagrams");
+        match path.extension().and_then(|ext| ext.to_str()) {
+            Some("dot") => sources.push(path),
+            Some("svg") if in_diagrams => pictures.push(path),
+            _ => {}
+        }
+    }
+}
