@@ -1,7 +1,7 @@
 use std::env;
 use std::error::Error;
 use std::io::{self, BufRead, BufReader, Write};
-use std::process::{self, Command, Stdio};
+use std::process::{self, Child, Command, Stdio};
 use std::thread;
 
 /// The argument that puts the program in child mode. Python's "spawn" start
@@ -34,27 +34,17 @@ fn run_parent() -> Result<(), Box<dyn Error>> {
         child.id()
     );
 
-    let mut to_child = child.stdin.take().expect("stdin is piped");
-    let from_child = BufReader::new(child.stdout.take().expect("stdout is piped"));
-
-    // Write on one thread while this one reads, so that neither process can
-    // block the other by filling a pipe the other is not reading.
-    let replies = thread::scope(|scope| -> io::Result<Vec<String>> {
-        let writer = scope.spawn(move || -> io::Result<()> {
-            for limit in limits {
-                writeln!(to_child, "{limit}")?;
-            }
-            // Returning drops `to_child`, which closes the pipe: the child
-            // reads the end of its input and finishes.
-            Ok(())
-        });
-        let replies = from_child.lines().collect::<io::Result<_>>()?;
-        writer.join().expect("the writer thread panicked")?;
-        Ok(replies)
-    })?;
-
+    // Talk to the child, then wait for it whatever happened: dropping a
+    // `Child` neither waits for the process nor kills it, so returning early
+    // with `?` here would leave it running, and a zombie once it exits.
+    let replies = exchange(&mut child, &limits);
+    if replies.is_err() {
+        // It may be stuck waiting for input that will never come.
+        child.kill()?;
+    }
     // Wait for the child, as `Process.join()` does, and check how it ended.
     let status = child.wait()?;
+    let replies = replies?;
     if !status.success() {
         return Err(format!("the child failed: {status}").into());
     }
@@ -68,6 +58,29 @@ fn run_parent() -> Result<(), Box<dyn Error>> {
     }
     println!("parent: the child exited successfully");
     Ok(())
+}
+
+/// Sends the limits to the child, one a line, and reads its replies until it
+/// closes its output.
+fn exchange(child: &mut Child, limits: &[u64]) -> io::Result<Vec<String>> {
+    let mut to_child = child.stdin.take().expect("stdin is piped");
+    let from_child = BufReader::new(child.stdout.take().expect("stdout is piped"));
+
+    // Write on one thread while this one reads, so that neither process can
+    // block the other by filling a pipe the other is not reading.
+    thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for limit in limits {
+                writeln!(to_child, "{limit}")?;
+            }
+            // Returning drops `to_child`, which closes the pipe: the child
+            // reads the end of its input and finishes.
+            Ok(())
+        });
+        let replies = from_child.lines().collect::<io::Result<_>>()?;
+        writer.join().expect("the writer thread panicked")?;
+        Ok(replies)
+    })
 }
 
 /// Child mode: the process id first, then, for each limit read from
