@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! A TCP echo server and client on may: one coroutine accepts, one
 //! coroutine per connection echoes, and every blocking call is may's own,
 //! so it parks the coroutine instead of the worker thread.
@@ -178,3 +179,4 @@ pub fn echo_client(addr: SocketAddr, message: &[u8], patience: Duration) -> io::
     Ok(reply)
 }
 // ANCHOR_END: client
+// ANCHOR_END: all
