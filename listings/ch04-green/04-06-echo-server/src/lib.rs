@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! A TCP echo server and client on may: one coroutine accepts, one
 //! coroutine per connection echoes, and every blocking call is may's own,
 //! so it parks the coroutine instead of the worker thread.
@@ -15,6 +16,7 @@ use std::time::Duration;
 use may::coroutine::{self, JoinHandle};
 use may::go;
 use may::net::{TcpListener, TcpStream};
+use may::sync::mpsc;
 
 /// What the server did, reported when it has stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,7 +54,10 @@ pub fn start(addr: &str, idle: Duration) -> io::Result<Server> {
 
 fn accept_loop(listener: TcpListener, stopping: &AtomicBool, idle: Duration) -> Summary {
     let mut summary = Summary::default();
-    let mut connections: Vec<JoinHandle<io::Result<u64>>> = Vec::new();
+    // Each connection reports its result on this channel when it ends, so
+    // the loop keeps nothing per open connection and reaps in O(1) each.
+    let (report, reports) = mpsc::channel();
+    let mut reported = 0;
     for stream in listener.incoming() {
         // `stop` sets the flag, then connects to wake this loop up.
         if stopping.load(Ordering::Acquire) {
@@ -61,7 +66,11 @@ fn accept_loop(listener: TcpListener, stopping: &AtomicBool, idle: Duration) -> 
         match stream {
             Ok(stream) => {
                 summary.accepted += 1;
-                connections.push(go!(move || echo(stream, idle)));
+                let report = report.clone();
+                go!(move || {
+                    // If `echo` panics, nothing is sent: counted as failed.
+                    let _ = report.send(echo(stream, idle));
+                });
             }
             Err(error) => {
                 // A client that gave up, or a full file table: neither
@@ -70,17 +79,23 @@ fn accept_loop(listener: TcpListener, stopping: &AtomicBool, idle: Duration) -> 
                 coroutine::sleep(Duration::from_millis(10));
             }
         }
-        // Reap finished connections as we go, so the list does not grow.
-        let (done, open) = connections.into_iter().partition(JoinHandle::is_done);
-        connections = open;
-        done.into_iter().for_each(|handle| summary.record(handle));
+        // Record the connections that have ended since the last pass.
+        for result in reports.try_iter() {
+            summary.record(result);
+            reported += 1;
+        }
     }
-    // Dropping the listener refuses new clients; then wait for the open
-    // connections, each of which ends within `idle`.
+    // Dropping the listener refuses new clients. Then drop our sender and
+    // wait for the open connections, each of which ends within `idle`: the
+    // channel closes when the last connection's sender is dropped.
     drop(listener);
-    connections
-        .into_iter()
-        .for_each(|handle| summary.record(handle));
+    drop(report);
+    for result in reports.iter() {
+        summary.record(result);
+        reported += 1;
+    }
+    // A connection that panicked sent no report.
+    summary.failed += summary.accepted - reported;
     summary
 }
 // ANCHOR_END: start
@@ -105,10 +120,10 @@ impl Server {
 }
 
 impl Summary {
-    fn record(&mut self, handle: JoinHandle<io::Result<u64>>) {
-        match handle.join() {
-            Ok(Ok(bytes)) => self.bytes += bytes,
-            Ok(Err(_)) | Err(_) => self.failed += 1,
+    fn record(&mut self, result: io::Result<u64>) {
+        match result {
+            Ok(bytes) => self.bytes += bytes,
+            Err(_) => self.failed += 1,
         }
     }
 }
@@ -164,3 +179,4 @@ pub fn echo_client(addr: SocketAddr, message: &[u8], patience: Duration) -> io::
     Ok(reply)
 }
 // ANCHOR_END: client
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Listing 4-6: an echo server on may's coroutines, with 50 clients at once.
 //!
 //! `cargo run -p ch04-06-echo-server` starts a server on a free port of
@@ -57,3 +58,4 @@ fn report(summary: &Summary) {
         "server stopped: {accepted} connections accepted, {failed} failed, {bytes} bytes echoed"
     );
 }
+// ANCHOR_END: all

@@ -110,3 +110,28 @@ fn stop_waits_for_a_connection_in_progress() -> io::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn connections_that_end_while_the_server_runs_are_all_counted() -> io::Result<()> {
+    // One client after another: each ends before the next is accepted, so
+    // the accept loop records most of them as it goes, not at `stop`.
+    const CLIENTS: usize = 300;
+    let server = start("127.0.0.1:0", PATIENCE)?;
+    let mut sent = 0;
+    for id in 0..CLIENTS {
+        let message = format!("client {id}");
+        let reply = echo_client(server.local_addr(), message.as_bytes(), PATIENCE)?;
+        assert_eq!(reply, message.as_bytes());
+        sent += message.len() as u64;
+    }
+    let summary = server.stop()?;
+    assert_eq!(
+        summary,
+        Summary {
+            accepted: CLIENTS,
+            failed: 0,
+            bytes: sent
+        }
+    );
+    Ok(())
+}
