@@ -670,8 +670,14 @@ fn get_rlib_dependencies(
                 .keys()
                 .all(|dep_name| cached_dep_names.contains(dep_name));
         let all_exist = cached_deps.iter().all(|d| d.rlib.exists());
+        // Patched for this book: a dependency added since the cache was
+        // filled (the test binary's hash does not change with its
+        // dependencies) makes the cached answer stale.
+        let all_direct = direct_deps
+            .keys()
+            .all(|dep_name| cached_dep_names.contains(dep_name));
 
-        if all_present && all_exist {
+        if all_present && all_exist && all_direct {
             return Ok(cached_deps.clone());
         }
     }
