@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -120,12 +120,15 @@ fn a_second_ctrl_c_quits_without_waiting_for_open_connections() {
 /// its exit status; `None` if the first SIGINT killed it before its handler
 /// was installed.
 fn interrupt_twice() -> Option<ExitStatus> {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_ch03-06-echo-server"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
+    let mut server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_ch03-06-echo-server"))
+            .arg("127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server"),
+    );
+    let server = &mut server.0;
     let mut stdout = BufReader::new(server.stdout.take().expect("stdout"));
     let mut banner = String::new();
     stdout.read_line(&mut banner).expect("the banner");
@@ -189,4 +192,15 @@ fn interrupt_twice() -> Option<ExitStatus> {
     assert!(!rest.contains("server stopped"), "it waited: {rest}");
     drop(open);
     Some(status)
+}
+
+/// A child process that is killed if the test fails before it exits.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Both fail harmlessly once the child has been waited for.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
