@@ -670,8 +670,14 @@ fn get_rlib_dependencies(
                 .keys()
                 .all(|dep_name| cached_dep_names.contains(dep_name));
         let all_exist = cached_deps.iter().all(|d| d.rlib.exists());
+        // Patched for this book: a dependency added since the cache was
+        // filled (the test binary's hash does not change with its
+        // dependencies) makes the cached answer stale.
+        let all_direct = direct_deps
+            .keys()
+            .all(|dep_name| cached_dep_names.contains(dep_name));
 
-        if all_present && all_exist {
+        if all_present && all_exist && all_direct {
             return Ok(cached_deps.clone());
         }
     }
@@ -797,6 +803,15 @@ fn is_test_unit(json_path: &Path, hash: &str) -> bool {
         && unit_dir_hash(json_path) == Some(hash)
 }
 
+/// Whether a fingerprint file is that of a build script (its compilation,
+/// `build-script-*.json`, or its run, `run-build-script-*.json`).
+fn is_build_script_unit(json_path: &Path) -> bool {
+    json_path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("build-script-") || name.starts_with("run-build-script-"))
+}
+
 /// How much each build is depended upon, keyed by fingerprint hash.
 ///
 /// A target directory keeps every build ever made in it: the same crate with
@@ -824,8 +839,14 @@ fn dependents(fingerprint_paths: &[PathBuf], running_test: Option<&str>) -> Hash
         .collect();
 
     if !pending.is_empty() {
+        // Patched for this book: the walk stops at build scripts. A test
+        // depends on its package's build script, whose own dependencies (a
+        // host build of tokio, say) are never linked into the test; counting
+        // them made two builds of one crate tie, and the fresher one, which a
+        // linked crate such as tokio-util was not compiled against, won.
         let by_hash: HashMap<&String, &HashSet<String>> = units
             .iter()
+            .filter(|(path, ..)| !is_build_script_unit(path))
             .filter_map(|(_, own, deps)| Some((own.as_ref()?, deps)))
             .collect();
         while let Some(hash) = pending.pop() {

@@ -1,17 +1,31 @@
-//! A TCP echo server and client on tokio, with graceful shutdown.
+//! A TCP echo server and client on tokio, with a connection cap and a
+//! graceful shutdown.
 //!
-//! The server takes its shutdown signal as a plain future, so that `main` can
-//! pass Ctrl-C and the tests can pass a channel: the server does not care what
-//! tells it to stop.
+//! The server is told to stop through a `CancellationToken`, so that `main`
+//! can cancel it on Ctrl-C and the tests can cancel it directly: the server
+//! does not care what tells it to stop.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::{JoinError, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+/// How long the server waits before it tries `accept` again after an error.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// How many connections the server serves at once, and how long open
+/// connections may take to finish once shutdown has begun.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub grace: Duration,
+}
 
 /// What the server did, reported when it has stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,79 +34,134 @@ pub struct Summary {
     pub accepted: usize,
     /// Connections that ended on their own: the client closed, or an error.
     pub finished: usize,
+    /// Connections that ended with an error (counted in `finished` too).
+    pub failed: usize,
     /// Bytes echoed by the connections that finished.
     pub bytes: u64,
     /// Connections still open when the grace period ran out, closed by the server.
     pub cut_off: usize,
+    /// Times `accept` failed (a client that gave up, no file descriptor left).
+    pub accept_errors: usize,
+    /// The most connection tasks the server held at once, finished or not.
+    pub peak_tasks: usize,
+}
+
+/// How one connection ended.
+enum Ended {
+    /// The client closed its side; this many bytes were echoed.
+    Closed(u64),
+    /// The server closed it at the end of the grace period.
+    CutOff,
 }
 
 // ANCHOR: serve
-/// Accepts connections and echoes each one on its own task until `shutdown`
-/// completes. Then it stops accepting, gives the open connections up to
-/// `grace` to finish, closes the ones that are left, and reports.
-pub async fn serve(
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()>,
-    grace: Duration,
-) -> Summary {
+/// Accepts connections and echoes each one on its own task, at most
+/// `limits.max_connections` at a time, until `shutdown` is cancelled. Then it
+/// stops accepting, gives the open connections `limits.grace` to finish,
+/// tells the ones that are left to close, and reports.
+pub async fn serve(listener: TcpListener, shutdown: CancellationToken, limits: Limits) -> Summary {
     let mut summary = Summary::default();
     let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Cancelled when the grace period is over: every connection watches it.
+    let cut_off = CancellationToken::new();
     loop {
         tokio::select! {
-            // Checked first, so that a pending shutdown wins over a waiting client.
+            // Polled in this order. Reaping comes first: while clients keep
+            // arriving, `accept` is always ready and would starve it.
             biased;
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    summary.accepted += 1;
-                    connections.spawn(echo(stream));
-                }
-                // A client that gave up before we accepted it, or a full file
-                // table: neither should stop the server.
-                Err(error) => eprintln!("accept failed: {error}"),
-            },
-            // Reap finished connections as we go, so the set does not grow.
             Some(done) = connections.join_next() => summary.record(done),
+            () = shutdown.cancelled() => break,
+            (slot, accepted) = next_client(&listener, &slots) => match accepted {
+                Ok(stream) => {
+                    summary.accepted += 1;
+                    // The task owns its slot and frees it when it ends.
+                    connections.spawn(echo(stream, slot, cut_off.clone()));
+                    summary.peak_tasks = summary.peak_tasks.max(connections.len());
+                }
+                Err(error) => {
+                    // The listener stays readable after an error such as
+                    // EMFILE (no file descriptor left): trying again at once
+                    // would spin. Wait a little, unless shutdown comes first.
+                    summary.accept_errors += 1;
+                    eprintln!("accept failed: {error}");
+                    shutdown.run_until_cancelled(tokio::time::sleep(ACCEPT_BACKOFF)).await;
+                }
+            },
         }
     }
     // Closing the listener refuses new clients from here on.
     drop(listener);
-    let drained = tokio::time::timeout(grace, async {
+    let drain = async {
         while let Some(done) = connections.join_next().await {
             summary.record(done);
         }
-    })
-    .await;
-    if drained.is_err() {
-        summary.cut_off = connections.len();
-        // Dropping a task's future closes its socket.
-        connections.shutdown().await;
+    };
+    if tokio::time::timeout(limits.grace, drain).await.is_err() {
+        // Time is up: tell the rest to close, and wait for them to do it.
+        cut_off.cancel();
+        while let Some(done) = connections.join_next().await {
+            summary.record(done);
+        }
     }
     summary
+}
+
+/// Waits for a free slot, then for a client. Cancel safe: dropped while it
+/// waits, it gives the slot back and loses no client.
+async fn next_client(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (OwnedSemaphorePermit, io::Result<TcpStream>) {
+    let slot = Arc::clone(slots)
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    let accepted = listener.accept().await.map(|(stream, _peer)| stream);
+    (slot, accepted)
 }
 // ANCHOR_END: serve
 
 impl Summary {
-    fn record(&mut self, done: Result<io::Result<u64>, tokio::task::JoinError>) {
-        self.finished += 1;
+    fn record(&mut self, done: Result<io::Result<Ended>, JoinError>) {
         match done {
-            Ok(Ok(bytes)) => self.bytes += bytes,
-            Ok(Err(error)) => eprintln!("connection failed: {error}"),
-            Err(error) => eprintln!("connection task failed: {error}"),
+            Ok(Ok(Ended::Closed(bytes))) => {
+                self.finished += 1;
+                self.bytes += bytes;
+            }
+            Ok(Ok(Ended::CutOff)) => self.cut_off += 1,
+            // A failed connection is the client's problem, not the server's:
+            // count it and say so, then carry on.
+            Ok(Err(error)) => {
+                self.finished += 1;
+                self.failed += 1;
+                eprintln!("connection failed: {error}");
+            }
+            Err(error) => {
+                self.finished += 1;
+                self.failed += 1;
+                eprintln!("connection task failed: {error}");
+            }
         }
     }
 }
 
 // ANCHOR: echo
-/// Sends back everything the client sends, until it closes its side.
-/// Returns the number of bytes echoed.
-async fn echo(mut stream: TcpStream) -> io::Result<u64> {
+/// Sends back everything the client sends, until it closes its side or
+/// `cut_off` is cancelled. `_slot` is held until the connection ends.
+async fn echo(
+    mut stream: TcpStream,
+    _slot: OwnedSemaphorePermit,
+    cut_off: CancellationToken,
+) -> io::Result<Ended> {
     let (mut reader, mut writer) = stream.split();
-    let bytes = tokio::io::copy(&mut reader, &mut writer).await?;
+    let ended = tokio::select! {
+        copied = tokio::io::copy(&mut reader, &mut writer) => Ended::Closed(copied?),
+        () = cut_off.cancelled() => Ended::CutOff,
+    };
     // Tell the client we are done too (the `writer.close()` of asyncio).
     writer.shutdown().await?;
-    Ok(bytes)
+    Ok(ended)
 }
 // ANCHOR_END: echo
 

@@ -1,22 +1,26 @@
-//! Listing 3-6: an echo server with many concurrent clients and a graceful
-//! shutdown.
+//! Listing 3-6: an echo server with many concurrent clients, a connection cap
+//! and a graceful shutdown.
 //!
 //! `cargo run -p ch03-06-echo-server` runs a demo: a server on a free port,
 //! 100 clients at once, then shutdown. With an address, for example
 //! `cargo run -p ch03-06-echo-server -- 127.0.0.1:7007`, it only serves, until
-//! you press Ctrl-C; try it with `nc 127.0.0.1 7007`.
+//! you press Ctrl-C (twice to quit at once); try it with `nc 127.0.0.1 7007`.
 
-use std::io;
+use std::io::{self, Write};
 use std::time::Duration;
 
-use ch03_06_echo_server::{Summary, echo_client, serve};
+use ch03_06_echo_server::{Limits, Summary, echo_client, serve};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 const CLIENTS: usize = 100;
-/// How long open connections may take to finish once shutdown has begun.
-const GRACE: Duration = Duration::from_secs(5);
+const LIMITS: Limits = Limits {
+    // More clients than this wait in the listener's queue for a free slot.
+    max_connections: 1_000,
+    // How long open connections may take to finish once shutdown has begun.
+    grace: Duration::from_secs(5),
+};
 
 #[tokio::main]
 async fn main() -> io::Result<()> {
@@ -27,20 +31,22 @@ async fn main() -> io::Result<()> {
 }
 
 // ANCHOR: ctrl_c
-/// Completes on Ctrl-C, or when `stop` fires (or its sender is dropped).
-async fn ctrl_c_or(mut stop: oneshot::Receiver<()>) {
-    tokio::select! {
-        signal = tokio::signal::ctrl_c() => {
-            if let Err(error) = signal {
-                // Without a signal handler, only `stop` can end the server.
-                eprintln!("cannot listen for Ctrl-C: {error}");
-                let _ = (&mut stop).await;
-            }
-        }
-        _ = &mut stop => {}
+/// Cancels `shutdown` on the first Ctrl-C, and ends the process on the second:
+/// tokio keeps its Ctrl-C handler installed, so without this a second Ctrl-C
+/// would do nothing while the server waits for slow clients.
+async fn on_ctrl_c(shutdown: CancellationToken) {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("cannot listen for Ctrl-C: {error}");
+        return;
+    }
+    eprintln!("shutting down; press Ctrl-C again to quit at once");
+    shutdown.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("quitting without waiting for open connections");
+        // 130 = 128 + SIGINT, what a shell reports for a program Ctrl-C killed.
+        std::process::exit(130);
     }
 }
-// ANCHOR_END: ctrl_c
 
 async fn serve_until_ctrl_c(addr: &str) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
@@ -48,20 +54,23 @@ async fn serve_until_ctrl_c(addr: &str) -> io::Result<()> {
         "echoing on {}; press Ctrl-C to stop",
         listener.local_addr()?
     );
-    // Keep the sender alive: only Ctrl-C stops this server.
-    let (_keep, stop) = oneshot::channel();
-    let summary = serve(listener, ctrl_c_or(stop), GRACE).await;
+    io::stdout().flush()?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(on_ctrl_c(shutdown.clone()));
+    let summary = serve(listener, shutdown, LIMITS).await;
     report(&summary);
     Ok(())
 }
+// ANCHOR_END: ctrl_c
 
 // ANCHOR: demo
 async fn demo() -> io::Result<()> {
     // Port 0: the operating system picks a free port.
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let (stop_server, stop) = oneshot::channel();
-    let server = tokio::spawn(serve(listener, ctrl_c_or(stop), GRACE));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(on_ctrl_c(shutdown.clone()));
+    let server = tokio::spawn(serve(listener, shutdown.clone(), LIMITS));
 
     let mut clients = JoinSet::new();
     for id in 0..CLIENTS {
@@ -81,7 +90,7 @@ async fn demo() -> io::Result<()> {
     assert_eq!(correct, CLIENTS, "some echoes were wrong");
 
     // Every client has closed its connection: shutdown finds nothing open.
-    let _ = stop_server.send(());
+    shutdown.cancel();
     let summary = server.await.map_err(io::Error::other)?;
     report(&summary);
     assert_eq!(summary.accepted, CLIENTS);
@@ -91,7 +100,7 @@ async fn demo() -> io::Result<()> {
 
 fn report(summary: &Summary) {
     println!(
-        "server stopped: {} connections accepted, {} finished, {} bytes echoed, {} cut off",
-        summary.accepted, summary.finished, summary.bytes, summary.cut_off
+        "server stopped: {} connections accepted, {} finished ({} failed), {} bytes echoed, {} cut off",
+        summary.accepted, summary.finished, summary.failed, summary.bytes, summary.cut_off
     );
 }

@@ -6,31 +6,37 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ch03_06_echo_server::{Summary, echo_client, serve};
+use ch03_06_echo_server::{Limits, Summary, echo_client, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
 
 /// Long enough for any step of a healthy test, short enough to fail fast.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// Starts a server on 127.0.0.1 and returns its address, the trigger that
-/// shuts it down, and the task that reports its summary.
-async fn start(grace: Duration) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<Summary>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    let (stop_server, stop) = oneshot::channel::<()>();
-    let shutdown = async {
-        let _ = stop.await;
-    };
-    let server = tokio::spawn(serve(listener, shutdown, grace));
-    (addr, stop_server, server)
+/// Starts a server on 127.0.0.1 with room for 1,000 connections.
+async fn start(grace: Duration) -> (SocketAddr, CancellationToken, JoinHandle<Summary>) {
+    start_with(Limits {
+        max_connections: 1_000,
+        grace,
+    })
+    .await
 }
 
-async fn stop(stop_server: oneshot::Sender<()>, server: JoinHandle<Summary>) -> Summary {
-    let _ = stop_server.send(());
+/// Starts a server on 127.0.0.1 and returns its address, the token that
+/// shuts it down, and the task that reports its summary.
+async fn start_with(limits: Limits) -> (SocketAddr, CancellationToken, JoinHandle<Summary>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(serve(listener, shutdown.clone(), limits));
+    (addr, shutdown, server)
+}
+
+async fn stop(shutdown: CancellationToken, server: JoinHandle<Summary>) -> Summary {
+    shutdown.cancel();
     timeout(PATIENCE, server)
         .await
         .expect("the server stops")
@@ -51,7 +57,7 @@ async fn wait_until_refused(addr: SocketAddr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_clients_each_get_their_own_bytes_back() {
-    let (addr, stop_server, server) = start(PATIENCE).await;
+    let (addr, shutdown, server) = start(PATIENCE).await;
     let mut clients = JoinSet::new();
     let mut total = 0;
     for id in 0..200_usize {
@@ -71,28 +77,29 @@ async fn many_concurrent_clients_each_get_their_own_bytes_back() {
     {
         client.expect("a client succeeds");
     }
-    let summary = stop(stop_server, server).await;
+    let summary = stop(shutdown, server).await;
     assert_eq!(
         summary,
         Summary {
             accepted: 200,
             finished: 200,
             bytes: total,
-            cut_off: 0
+            ..summary
         }
     );
+    assert_eq!((summary.failed, summary.cut_off), (0, 0));
 }
 
 #[tokio::test]
 async fn shutdown_stops_accepting_but_lets_open_connections_finish() {
-    let (addr, stop_server, server) = start(PATIENCE).await;
+    let (addr, shutdown, server) = start(PATIENCE).await;
     let mut open = TcpStream::connect(addr).await.expect("connect");
     open.write_all(b"before ").await.expect("write");
     let mut reply = [0; 7];
     open.read_exact(&mut reply).await.expect("read");
     assert_eq!(&reply, b"before ");
 
-    let _ = stop_server.send(());
+    shutdown.cancel();
     wait_until_refused(addr).await;
     assert!(
         !server.is_finished(),
@@ -119,38 +126,118 @@ async fn shutdown_stops_accepting_but_lets_open_connections_finish() {
         Summary {
             accepted: 1,
             finished: 1,
+            failed: 0,
             bytes: 12,
-            cut_off: 0
+            cut_off: 0,
+            accept_errors: 0,
+            peak_tasks: 1,
         }
     );
 }
 
 #[tokio::test]
 async fn connections_still_open_after_the_grace_period_are_cut_off() {
-    let (addr, stop_server, server) = start(Duration::from_millis(50)).await;
+    let (addr, shutdown, server) = start(Duration::from_millis(50)).await;
     // A client that connects, is accepted, and then never closes.
     let mut idle = TcpStream::connect(addr).await.expect("connect");
     idle.write_all(b"x").await.expect("write");
     let mut byte = [0; 1];
     idle.read_exact(&mut byte).await.expect("the server echoes");
 
-    let summary = stop(stop_server, server).await;
+    let summary = stop(shutdown, server).await;
     assert_eq!(summary.accepted, 1);
     assert_eq!(summary.finished, 0);
     assert_eq!(summary.cut_off, 1);
-    // The server closed the socket: the client reads the end of the stream.
+    // The server closed its side politely: the client reads the end of the stream.
     let mut rest = Vec::new();
-    let read = timeout(PATIENCE, idle.read_to_end(&mut rest))
+    timeout(PATIENCE, idle.read_to_end(&mut rest))
         .await
-        .expect("the server closed the connection");
-    assert!(read.is_err() || rest.is_empty(), "{read:?} {rest:?}");
+        .expect("the server closed the connection")
+        .expect("a clean end of stream");
+    assert!(rest.is_empty(), "{rest:?}");
 }
 
 #[tokio::test]
 async fn an_empty_message_gets_an_empty_reply() {
-    let (addr, stop_server, server) = start(PATIENCE).await;
+    let (addr, shutdown, server) = start(PATIENCE).await;
     let reply = echo_client(addr, b"").await.expect("echo");
     assert!(reply.is_empty());
-    let summary = stop(stop_server, server).await;
+    let summary = stop(shutdown, server).await;
     assert_eq!((summary.accepted, summary.bytes), (1, 0));
+}
+
+/// Clients that arrive one after another, as fast as they can, from this many
+/// tasks at once: the listener almost always has a client waiting.
+const STEADY_CLIENTS: usize = 16;
+
+#[tokio::test]
+async fn finished_connections_are_reaped_while_clients_keep_arriving() {
+    const CAP: usize = 4;
+    let (addr, shutdown, server) = start_with(Limits {
+        max_connections: CAP,
+        grace: PATIENCE,
+    })
+    .await;
+    let mut clients = JoinSet::new();
+    for id in 0..STEADY_CLIENTS {
+        clients.spawn(async move {
+            for round in 0..25 {
+                let message = format!("client {id}, round {round}");
+                let reply = echo_client(addr, message.as_bytes()).await.expect("echo");
+                assert_eq!(reply, message.as_bytes());
+            }
+        });
+    }
+    while let Some(client) = timeout(PATIENCE, clients.join_next())
+        .await
+        .expect("the clients finish")
+    {
+        client.expect("a client succeeds");
+    }
+    let summary = stop(shutdown, server).await;
+    assert_eq!(summary.accepted, STEADY_CLIENTS * 25);
+    assert_eq!(summary.finished, STEADY_CLIENTS * 25);
+    // On this one-thread runtime, a new connection is spawned only after
+    // every finished one has been reaped, and the unfinished ones hold the
+    // other slots: the set never holds more tasks than there are slots.
+    assert!(
+        summary.peak_tasks <= CAP,
+        "the set grew to {} tasks",
+        summary.peak_tasks
+    );
+}
+
+#[tokio::test]
+async fn the_cap_holds_a_client_back_until_a_slot_is_free() {
+    let (addr, shutdown, server) = start_with(Limits {
+        max_connections: 2,
+        grace: PATIENCE,
+    })
+    .await;
+    let mut served = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(b"x").await.expect("write");
+        let mut byte = [0; 1];
+        stream.read_exact(&mut byte).await.expect("echoed");
+        served.push(stream);
+    }
+    // The third client connects (the kernel queues it) but is not served
+    // while both slots are taken, however long it waits.
+    let mut third = TcpStream::connect(addr).await.expect("connect");
+    third.write_all(b"y").await.expect("write");
+    let mut byte = [0; 1];
+    let early = timeout(Duration::from_millis(50), third.read_exact(&mut byte)).await;
+    assert!(early.is_err(), "served beyond the cap");
+
+    // A client leaves, and the third one is served.
+    drop(served.pop());
+    timeout(PATIENCE, third.read_exact(&mut byte))
+        .await
+        .expect("served once a slot is free")
+        .expect("read");
+    assert_eq!(&byte, b"y");
+    drop((served, third));
+    let summary = stop(shutdown, server).await;
+    assert_eq!(summary.accepted, 3);
 }

@@ -2,7 +2,7 @@
 //! task ("the hog") shares the runtime with them, and when it does not.
 //!
 //! `cargo run -p ch03-07-blocking -- 1000` gives the hog 1,000 ms; the
-//! default is 200 ms, to keep the test suite's run short.
+//! default is 150 ms, to keep the test suite's run short.
 
 use std::error::Error;
 use std::future::Future;
