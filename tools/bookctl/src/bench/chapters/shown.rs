@@ -15,10 +15,12 @@ use crate::bench::{Bench, Output};
 /// else on the machine: it is run again rather than shown.
 const CEILING: f64 = 2.05;
 
-/// `runs` runs of `program` whose `key` speedup is at most the ceiling, and
+/// `runs` runs of `program` whose `key` speedup is at most the ceiling (in a
+/// full run), and
 /// how many runs above it were discarded (at most `runs` of them, then the
 /// suite stops: the machine is too busy to measure).
 fn outputs_under_ceiling(
+    bench: &Bench,
     progress: &Progress,
     what: &str,
     program: &Program,
@@ -30,7 +32,8 @@ fn outputs_under_ceiling(
     while kept.len() < runs {
         let output = outputs(progress, what, program, 1, speedup_summary(key))?.remove(0);
         match speedup(&output, key) {
-            Some(above) if above > CEILING => {
+            // A quick run's millisecond timings are noise: no ceiling there.
+            Some(above) if above > CEILING && !bench.quick => {
                 discarded += 1;
                 eprintln!("{what}: {above:.2}x is above the 2.0x ceiling; running it again");
                 if discarded > runs {
@@ -100,7 +103,7 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     progress.next();
     let rust = bench.exe("ch01-03-no-gil")?;
     let (rust_runs, rust_discarded) =
-        outputs_under_ceiling(&progress, "rust", &rust, bench.runs, key)?;
+        outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
     let rust_output = median_run(&rust_runs, key, "ch01-03-no-gil")?;
     progress.next();
     let python = match bench.python.shown() {
@@ -109,7 +112,8 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 .script(interpreter, &format!("{dir}/no_gil.py"))
                 .arg(limit);
             let what = interpreter.name();
-            let (runs, _) = outputs_under_ceiling(&progress, &what, &program, bench.runs, key)?;
+            let (runs, _) =
+                outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
             Some((median_run(&runs, key, "no_gil.py")?.to_owned(), interpreter))
         }
         None => None,
@@ -168,14 +172,14 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     progress.next();
     let rust = bench.exe("ch02-03-primes-on-processes")?;
     let (rust_runs, rust_discarded) =
-        outputs_under_ceiling(&progress, "rust", &rust, bench.runs, key)?;
+        outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
     progress.next();
     let shown = match bench.python.shown() {
         Some(interpreter) => {
             let program = bench.script(interpreter, &script).args(python_args);
             let what = interpreter.name();
             let (runs, discarded) =
-                outputs_under_ceiling(&progress, &what, &program, bench.runs, key)?;
+                outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
             let start_method = Program::new(&interpreter.path)
                 .args([
                     "-c",
@@ -202,7 +206,7 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 .arg(method);
             let what = format!("{}, {method}", interpreter.name());
             let (runs, discarded) =
-                outputs_under_ceiling(&progress, &what, &program, bench.runs, key)?;
+                outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
             methods_discarded += discarded;
             let name = program.display();
             let speedups: Vec<f64> = runs.iter().filter_map(|run| speedup(run, key)).collect();
