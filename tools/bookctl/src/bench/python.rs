@@ -25,13 +25,17 @@ def version_of(name):
     except Exception:
         return None
     return getattr(module, "__version__", "unknown version")
-gil_at_start = getattr(sys, "_is_gil_enabled", lambda: True)()
+gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)
+gil_at_start = gil_enabled()
+gevent = version_of("gevent")
+gil_with_gevent = gil_enabled()
 print(json.dumps({
     "version": "%d.%d.%d" % sys.version_info[:3],
     "implementation": sys.implementation.name,
     "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "gil_at_start": gil_at_start,
-    "gevent": version_of("gevent"),
+    "gil_with_gevent": gil_with_gevent,
+    "gevent": gevent,
     "uvloop": version_of("uvloop"),
 }))
 "#;
@@ -48,6 +52,9 @@ pub struct Interpreter {
     /// Whether the GIL was on at start-up (a free-threaded build can be
     /// told to keep it, with `PYTHON_GIL=1`).
     pub gil_at_start: bool,
+    /// Whether the GIL was on once gevent was imported: a free-threaded
+    /// build turns it back on for an extension not marked safe without it.
+    pub gil_with_gevent: bool,
     /// gevent's version, or `None` if it cannot be imported.
     pub gevent: Option<String>,
     /// uvloop's version, or `None` if it cannot be imported.
@@ -85,6 +92,7 @@ impl Interpreter {
             version: text("version")?,
             free_threaded: record["free_threaded"].as_bool().unwrap_or(false),
             gil_at_start: record["gil_at_start"].as_bool().unwrap_or(true),
+            gil_with_gevent: record["gil_with_gevent"].as_bool().unwrap_or(true),
             gevent: text("gevent"),
             uvloop: text("uvloop"),
         })
@@ -125,14 +133,13 @@ impl Interpreter {
     /// For a stamp: `CPython 3.12.1 (gevent 26.9.0, uvloop 0.23.0)`, the
     /// packages only where `packages` says the file used them.
     pub fn stamp(&self, packages: &[Package]) -> String {
-        let build = if self.free_threaded {
-            if self.gil_at_start {
-                " free-threaded build, GIL re-enabled"
-            } else {
-                " free-threaded build"
+        let build = match self.free_threaded {
+            false => "",
+            true if self.gil_at_start => " free-threaded build, GIL on (PYTHON_GIL=1)",
+            true if self.gil_with_gevent && packages.contains(&Package::Gevent) => {
+                " free-threaded build, GIL re-enabled by importing gevent"
             }
-        } else {
-            ""
+            true => " free-threaded build",
         };
         let versions: Vec<String> = packages
             .iter()
@@ -323,6 +330,7 @@ mod tests {
             version: version.into(),
             free_threaded,
             gil_at_start: !free_threaded,
+            gil_with_gevent: true,
             gevent: Some("26.9.0".into()),
             uvloop: None,
         }
@@ -347,6 +355,10 @@ mod tests {
         let free = interpreter("3.14.0", true);
         assert_eq!(free.name(), "Python 3.14.0t");
         assert_eq!(free.stamp(&[]), "CPython 3.14.0 free-threaded build");
+        assert_eq!(
+            free.stamp(&[Package::Gevent]),
+            "CPython 3.14.0 free-threaded build, GIL re-enabled by importing gevent (gevent 26.9.0)"
+        );
     }
 
     #[test]
