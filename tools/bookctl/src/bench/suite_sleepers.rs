@@ -56,7 +56,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         });
     };
     for (label, variant) in [
-        ("tokio `spawn` (multi-thread, 2 workers)", "tokio-spawn"),
+        ("tokio `spawn` (multi-thread)", "tokio-spawn"),
         ("tokio `spawn` (`current_thread`)", "tokio-spawn-current"),
         ("tokio `join_all` (one task)", "tokio-join-all"),
     ] {
@@ -65,7 +65,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         }
     }
     for (label, variant) in [
-        ("may `go!` + `coroutine::sleep` (2 workers)", "may"),
+        ("may `go!` + `coroutine::sleep`", "may"),
         ("may `go!` + `coroutine::sleep` (1 worker)", "may-1"),
     ] {
         row(label, small, rust(variant, small)?);
@@ -183,11 +183,12 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "\nN tasks each sleep {nap_ms} ms; wall time from the first spawn until the last has woken, \
          peak RSS of the process, and (peak − RSS before spawning) ÷ N per task (for may, RSS before may starts, so that \
          its pool of 1,000 ready stacks counts). asyncio and gevent run on one thread; tokio's \
-         and may's default rows use a worker per core (2 here), and the `current_thread` and \
+         and may's default rows use a worker per core ({cores} here), and the `current_thread` and \
          1-worker rows run them on one thread too. Medians over {} \
          (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
          100000 1000`, or `python3 bench/python/sleepers.py asyncio 100000 1000`).\n\n",
-        super::markdown::runs(bench.runs)
+        super::markdown::runs(bench.runs),
+        cores = bench.machine.cores,
     );
     text += &table.render();
     let svg = bar_chart(
