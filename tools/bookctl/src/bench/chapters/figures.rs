@@ -1,13 +1,13 @@
 //! `scale.md` and `may-limits.md`: single figures of a listing and its
 //! Python twin, each the median over several runs.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use regex::Regex;
 
 use super::{and_python, figure, median_figure, outputs, versions};
 use crate::bench::markdown::{self, Table};
 use crate::bench::python::Package;
-use crate::bench::runner::Progress;
+use crate::bench::runner::{Progress, measure, median_of, number};
 use crate::bench::{Bench, Output};
 
 /// `scale.md`: Listing 3-8 (spawn and join_all) and `scale.py`.
@@ -100,11 +100,23 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .iter()
         .filter(|python| python.has(Package::Gevent))
         .collect();
-    let mut progress = Progress::new(suite, 1 + gevents.len());
+    let mut progress = Progress::new(suite, 2 + gevents.len());
     progress.next();
     let rust = bench.exe("ch04-07-limits")?.arg(coroutines);
     let done = |_: &str| "done".to_owned();
     let runs = outputs(&progress, "may", &rust, bench.runs, done)?;
+    // The same spawn measured as limits.py measures a greenlet's.
+    progress.next();
+    let like_gevent = bench.exe("may-spawn")?.arg(coroutines);
+    let check = |record: &serde_json::Value| {
+        let count = number(record, "coroutines")?;
+        if count != coroutines.parse::<f64>()? {
+            bail!("it spawned {count} coroutines instead of {coroutines}");
+        }
+        Ok(())
+    };
+    let records = measure(&progress, "may-spawn", &like_gevent, bench.runs, check)?;
+    let like_gevent_us = median_of(&records, "us_per_spawn")?;
     let mut python = Vec::new();
     for interpreter in gevents {
         progress.next();
@@ -131,7 +143,7 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             |v| format!("{v:.0} MiB"),
         ),
         (
-            "may: spawn, until running and parked",
+            "may: spawn from a plain thread, a channel message each, until running and parked",
             r"^spawn: ([0-9.]+) µs per coroutine$",
             |v| format!("{v:.1} µs per coroutine"),
         ),
@@ -152,6 +164,12 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             format(median_figure(pattern, &runs, may)?),
         ]);
     }
+    table.row(vec![
+        "may, 1 worker: spawn from a coroutine, counted in an atomic (as `limits.py` counts), \
+         until running and parked"
+            .to_owned(),
+        format!("{like_gevent_us:.1} µs per coroutine"),
+    ]);
     for (name, runs) in &python {
         let spawn = median_figure(r"^spawn: ([0-9.]+) µs per greenlet$", runs, "limits.py")?;
         let rss = median_figure(
@@ -179,7 +197,8 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         versions(bench, &["may"], &[Package::Gevent]),
     );
     text += &format!(
-        "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\
+        "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`, of\n\
+         `cargo run --release -p book-bench --bin may-spawn -- {coroutines}`{}\n\
          (default configuration: stacks of 4,096 words, a pool of 1,000 coroutines).\n\n",
         markdown::runs(bench.runs),
         and_python(!python.is_empty(), &format!("limits.py {coroutines}"))
