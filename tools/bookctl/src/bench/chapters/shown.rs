@@ -153,6 +153,11 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     Ok(vec![Output::new("no-gil.md", text)])
 }
 
+/// The time per job of `primes_pool.py`'s two tiny-job lines: each is the
+/// `process pool` line under its heading.
+const ONE_AT_A_TIME: &str = r"one tiny job at a time.*\n +process pool +([0-9.]+) µs";
+const AT_ONCE: &str = r"tiny jobs at once.*\n +process pool +([0-9.]+) µs";
+
 /// The start methods the table compares: Linux's default up to 3.13, the
 /// one the Rust pool resembles (it re-executes itself), and 3.14's default.
 const START_METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
@@ -313,6 +318,23 @@ fn count_word(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiny_job_figures_come_from_their_own_lines() {
+        let run = "primes below 100000: 9592\n\
+                   2 processes, 64 jobs        0.296 s  0.68x\n\n\
+                   time per job, one tiny job at a time (100 jobs)\n  \
+                   process pool              80.74 µs\n\
+                   time per job, 1000 tiny jobs at once (map)\n  \
+                   process pool              95.84 µs\n"
+            .to_owned();
+        let runs = [run];
+        assert_eq!(
+            median_figure(ONE_AT_A_TIME, &runs, "t").expect("found"),
+            80.74
+        );
+        assert_eq!(median_figure(AT_ONCE, &runs, "t").expect("found"), 95.84);
+    }
 
     #[test]
     fn median_run_by_speedup() {
