@@ -219,22 +219,8 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             methods.row(vec![
                 format!("{}, `{method}`", interpreter.name()),
                 format!("{speedup:.2}x"),
-                format!(
-                    "{:.1} µs",
-                    median_figure(
-                        r"one tiny job at a time.*\n +process pool +([0-9.]+) µs",
-                        &runs,
-                        &name
-                    )?
-                ),
-                format!(
-                    "{:.1} µs",
-                    median_figure(
-                        r"tiny jobs at once.*\n +process pool +([0-9.]+) µs",
-                        &runs,
-                        &name
-                    )?
-                ),
+                format!("{:.1} µs", median_figure(ONE_AT_A_TIME, &runs, &name)?),
+                format!("{:.1} µs", median_figure(AT_ONCE, &runs, &name)?),
             ]);
         }
     }
