@@ -26,6 +26,51 @@ pub fn safe_may_coroutines(max_map_count: u64) -> u64 {
     }
 }
 
+/// The kernel limit that caps the number of threads first on this machine,
+/// described, and the number of threads it allows.
+fn thread_limit(max_map_count: u64) -> (String, u64) {
+    let read =
+        |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
+    let mut limits = vec![(
+        format!(
+            "vm.max_map_count ({}; each thread's stack is a memory mapping plus a guard \
+             page, two mappings, as for a may coroutine)",
+            thousands(max_map_count as f64)
+        ),
+        max_map_count / MAPPINGS_PER_COROUTINE,
+    )];
+    if let Some(pid_max) = read("/proc/sys/kernel/pid_max") {
+        limits.push((
+            format!(
+                "kernel.pid_max ({}; every thread takes an id from it, machine-wide)",
+                thousands(pid_max as f64)
+            ),
+            pid_max,
+        ));
+    }
+    if let Some(threads_max) = read("/proc/sys/kernel/threads-max") {
+        limits.push((
+            format!("kernel.threads-max ({})", thousands(threads_max as f64)),
+            threads_max,
+        ));
+    }
+    if let Some(per_user) =
+        super::stamp::command_output("sh", &["-c", "ulimit -u"]).and_then(|u| u.parse().ok())
+    {
+        limits.push((
+            format!(
+                "the per-user limit on processes and threads (`ulimit -u`, {})",
+                thousands(per_user as f64)
+            ),
+            per_user,
+        ));
+    }
+    limits
+        .into_iter()
+        .min_by_key(|&(_, most)| most)
+        .unwrap_or_else(|| ("no known limit".to_owned(), u64::MAX))
+}
+
 struct Row {
     label: String,
     tasks: u64,
@@ -166,13 +211,14 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     if let Some(&largest) = counts.last()
         && largest > small
     {
+        let (limit, most) = thread_limit(max_map_count);
         table.note(format!(
-            "Rust and Python threads run at {} only: each thread's stack is a memory mapping \
-             plus a guard page, the same two mappings per task as a may coroutine, so {} \
-             threads would need about {} mappings, over this machine's vm.max_map_count.",
+            "Rust and Python threads run at {} only: {} threads would cross {limit}, which \
+             lets at most about {} threads exist here, so the row would measure that limit, \
+             not the threads.",
             thousands(small as f64),
             thousands(largest as f64),
-            thousands((largest * MAPPINGS_PER_COROUTINE) as f64),
+            thousands(most as f64),
         ));
     }
 
@@ -207,6 +253,16 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_binding_thread_limit_is_the_smallest() {
+        let (limit, most) = thread_limit(65_530);
+        assert!(most <= 32_765, "{limit}: {most}");
+        assert!(!limit.is_empty());
+        let (limit, most) = thread_limit(2_000);
+        assert_eq!(most, 1_000);
+        assert!(limit.starts_with("vm.max_map_count (2,000;"), "{limit}");
+    }
 
     #[test]
     fn may_stays_well_under_the_mapping_ceiling() {
