@@ -92,9 +92,11 @@ async fn run() -> Result<serde_json::Value, String> {
             let mut ticks = pace.map(|period| {
                 let offset = period.mul_f64(index as f64 / connections as f64);
                 let mut ticks = tokio::time::interval_at(Instant::now() + offset, period);
-                // A late tick is not made up with a burst: the offered load
-                // stays what it says.
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                // Ticks missed while a reply was late are sent at once
+                // (tokio's default, `Burst`), so the load offered over the
+                // interval stays the rate asked for unless the server
+                // cannot keep up; `Delay` would quietly lower it instead.
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                 ticks
             });
             loop {

@@ -81,7 +81,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let connections: Vec<u64> = bench.size(vec![100, 1_000, 10_000], vec![100]);
     // The fixed offered load, at the middle number of connections: a rate
     // the slowest server sustains there (a row that falls behind says so).
-    let (fixed_connections, fixed_rate): (u64, f64) = bench.size((1_000, 10_000.0), (100, 2_000.0));
+    let (fixed_connections, fixed_rate): (u64, f64) = bench.size((1_000, 5_000.0), (100, 2_000.0));
     let (base_warmup_ms, measure_ms) = bench.size((1_000, 2_000), (100, 300));
     // Servers that start a thread per connection need a while to accept
     // 10,000 of them: give every server time to settle before measuring.
@@ -290,7 +290,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          By hand: start `cargo run --release -p book-bench --bin echo-server -- tokio` (or \
          `python3 bench/python/echo_server.py asyncio`), then \
          `cargo run --release -p book-bench --bin echo-client -- PORT 1000 1000 2000 SERVER_PID` \
-         (append a rate, such as `10000`, for a fixed offered load).\n\n",
+         (append a rate, such as `5000`, for a fixed offered load).\n\n",
         super::markdown::runs(bench.echo_runs),
         servers.len(),
         settings.len(),
