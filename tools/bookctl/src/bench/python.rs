@@ -336,6 +336,39 @@ mod tests {
         }
     }
 
+    /// A stand-in interpreter: a script that prints `record` whatever it is
+    /// asked, as the probe's output.
+    fn fake_python(dir: &Path, record: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("python3.14t");
+        std::fs::write(&path, format!("#!/bin/sh\necho '{record}'\n")).expect("writes");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    #[test]
+    fn the_probe_recognises_a_free_threaded_build() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = fake_python(
+            dir.path(),
+            r#"{"version": "3.14.0", "implementation": "cpython", "free_threaded": true, "gil_at_start": false, "gil_with_gevent": true, "gevent": "26.9.0", "uvloop": null}"#,
+        );
+        let found = Interpreter::probe(&path).expect("a CPython");
+        assert_eq!(found.tag(), "3.14.0t");
+        assert!(found.has(Package::Gevent) && !found.has(Package::Uvloop));
+        assert_eq!(found.stamp(&[]), "CPython 3.14.0 free-threaded build");
+        assert_eq!(
+            found.stamp(&[Package::Gevent]),
+            "CPython 3.14.0 free-threaded build, GIL re-enabled by importing gevent (gevent 26.9.0)"
+        );
+        let pypy = fake_python(
+            dir.path(),
+            r#"{"version": "3.10.14", "implementation": "pypy", "free_threaded": false}"#,
+        );
+        assert_eq!(Interpreter::probe(&pypy), None);
+        assert!(Python::detect(&[dir.path().join("missing")]).is_err());
+    }
+
     #[test]
     fn versions_parse() {
         assert_eq!(version_pair("3.12.1"), Some((3, 12)));
