@@ -97,9 +97,15 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .partition(|&&n| n + SPARE_FDS <= fd_limit);
 
     let mut servers = Vec::new();
+    // The multi-thread runtime starts a worker per CPU the process may use.
+    let multi_thread = if pins.is_some() {
+        "tokio multi-thread (1 worker on its 1 CPU)"
+    } else {
+        "tokio multi-thread (a worker per CPU)"
+    };
     for (label, style) in [
         ("tokio `current_thread`", "tokio"),
-        ("tokio multi-thread (1 worker on its 1 CPU)", "tokio-multi"),
+        (multi_thread, "tokio-multi"),
         ("may, 1 worker", "may"),
         ("Rust thread per connection", "threads"),
     ] {
