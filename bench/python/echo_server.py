@@ -1,8 +1,11 @@
-"""A TCP echo server for the loopback benchmark, in one of three styles.
+"""A TCP echo server for the loopback benchmark, in one of six styles.
 
-    python3 echo_server.py asyncio|gevent|threads
+    python3 echo_server.py STYLE
 
-asyncio: asyncio streams; gevent: gevent.server.StreamServer (needs
+asyncio: asyncio streams (StreamReader/StreamWriter); asyncio-protocol: an
+asyncio.Protocol, the callback interface under the streams; uvloop and
+uvloop-protocol: the same two on uvloop's event loop (needs
+`pip install uvloop`); gevent: gevent.server.StreamServer (needs
 `pip install gevent`); threads: one threading.Thread per connection. It binds
 127.0.0.1:0, prints its port as the first line on standard output, and serves
 until it is killed. The load client is the Rust program `echo-client`.
@@ -25,7 +28,7 @@ def announce(port):
     print(port, flush=True)
 
 
-def serve_asyncio():
+def serve_asyncio(new_loop=None):
     import asyncio
 
     async def echo(reader, writer):
@@ -45,7 +48,54 @@ def serve_asyncio():
         announce(server.sockets[0].getsockname()[1])
         await server.serve_forever()
 
-    asyncio.run(main())
+    run_loop(main(), new_loop)
+
+
+def run_loop(main, new_loop):
+    """asyncio.run, on uvloop's loop if `new_loop` is uvloop.new_event_loop."""
+    import asyncio
+
+    if new_loop is None:
+        asyncio.run(main)
+    else:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            runner.run(main)
+
+
+def serve_asyncio_protocol(new_loop=None):
+    import asyncio
+
+    class Echo(asyncio.Protocol):
+        """Echoes each chunk from the callback that receives it: no task,
+        no stream objects, one transport write per chunk."""
+
+        def connection_made(self, transport):
+            transport.get_extra_info("socket").setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.transport = transport
+
+        def data_received(self, data):
+            self.transport.write(data)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, "127.0.0.1", 0, backlog=1024)
+        announce(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    run_loop(main(), new_loop)
+
+
+def serve_uvloop():
+    import uvloop
+
+    serve_asyncio(uvloop.new_event_loop)
+
+
+def serve_uvloop_protocol():
+    import uvloop
+
+    serve_asyncio_protocol(uvloop.new_event_loop)
 
 
 def echo_blocking(connection):
@@ -83,8 +133,10 @@ def serve_threads():
 
 def main():
     style = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
-    styles = {"asyncio": serve_asyncio, "gevent": serve_gevent,
-              "threads": serve_threads}
+    styles = {"asyncio": serve_asyncio,
+              "asyncio-protocol": serve_asyncio_protocol,
+              "uvloop": serve_uvloop, "uvloop-protocol": serve_uvloop_protocol,
+              "gevent": serve_gevent, "threads": serve_threads}
     if style not in styles:
         sys.exit(f"unknown style {style!r}: use {', '.join(styles)}")
     raise_fd_limit()

@@ -20,7 +20,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 WORKERS = 2
 CHUNKS = 64
-KNOWN_COUNTS = {100_000: 9_592, 3_000_000: 216_816, 30_000_000: 1_857_859}
+KNOWN_COUNTS = {100_000: 9_592, 2_000_000: 148_933, 3_000_000: 216_816,
+                30_000_000: 1_857_859}
 
 
 def is_prime(n):

@@ -1,23 +1,26 @@
 //! The load client of the loopback echo benchmark, the same for every server:
 //!
 //! ```text
-//! cargo run --release -p book-bench --bin echo-client -- PORT CONNECTIONS WARMUP_MS MEASURE_MS [SERVER_PID]
+//! cargo run --release -p book-bench --bin echo-client -- PORT CONNECTIONS WARMUP_MS MEASURE_MS [SERVER_PID [RATE]]
 //! ```
 //!
 //! Opens CONNECTIONS connections to 127.0.0.1:PORT; on each, sends 64 bytes,
-//! reads the 64 bytes echoed back, and repeats. After WARMUP_MS it counts the
-//! round trips completed in MEASURE_MS and, given the server's process id,
-//! the CPU time the server used meanwhile (utime + stime from
-//! `/proc/PID/stat`). Prints one JSON line.
+//! reads the 64 bytes echoed back, and repeats: at once (saturated, RATE 0 or
+//! absent), or paced so that all connections together offer RATE round trips
+//! per second (a fixed offered load). After WARMUP_MS it counts the round
+//! trips completed in MEASURE_MS and, given the server's process id, the CPU
+//! time the server used meanwhile (utime + stime from `/proc/PID/stat`).
+//! Prints one JSON line.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use book_bench::arg_or;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 const MESSAGE: [u8; 64] = [b'x'; 64];
 /// Connections opened at a time: more would overflow the server's accept
@@ -51,9 +54,14 @@ async fn run() -> Result<serde_json::Value, String> {
     let warmup = Duration::from_millis(arg_or(3, 1_000)?);
     let measure = Duration::from_millis(arg_or(4, 4_000)?);
     let server_pid: u32 = arg_or(5, 0)?;
-    if port == 0 {
-        return Err("usage: echo-client PORT CONNECTIONS WARMUP_MS MEASURE_MS [SERVER_PID]".into());
+    let rate: f64 = arg_or(6, 0.0)?;
+    if port == 0 || connections == 0 || !rate.is_finite() || rate < 0.0 {
+        return Err(
+            "usage: echo-client PORT CONNECTIONS WARMUP_MS MEASURE_MS [SERVER_PID [RATE]]".into(),
+        );
     }
+    // Each connection's pause between round trips at a fixed offered load.
+    let pace = (rate > 0.0).then(|| Duration::from_secs_f64(connections as f64 / rate));
 
     let mut streams = Vec::with_capacity(connections);
     while streams.len() < connections {
@@ -75,11 +83,26 @@ async fn run() -> Result<serde_json::Value, String> {
 
     let round_trips = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
-    for mut stream in streams {
+    for (index, mut stream) in streams.into_iter().enumerate() {
         let (round_trips, failed) = (round_trips.clone(), failed.clone());
         tokio::spawn(async move {
             let mut reply = [0; 64];
+            // Paced connections start spread over one period, so that the
+            // load arrives evenly rather than in bursts of every connection.
+            let mut ticks = pace.map(|period| {
+                let offset = period.mul_f64(index as f64 / connections as f64);
+                let mut ticks = tokio::time::interval_at(Instant::now() + offset, period);
+                // Ticks missed while a reply was late are sent at once
+                // (tokio's default, `Burst`), so the load offered over the
+                // interval stays the rate asked for unless the server
+                // cannot keep up; `Delay` would quietly lower it instead.
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                ticks
+            });
             loop {
+                if let Some(ticks) = ticks.as_mut() {
+                    ticks.tick().await;
+                }
                 let ok = stream.write_all(&MESSAGE).await.is_ok()
                     && stream.read_exact(&mut reply).await.is_ok()
                     && reply == MESSAGE;
@@ -114,6 +137,7 @@ async fn run() -> Result<serde_json::Value, String> {
     };
     Ok(serde_json::json!({
         "connections": connections,
+        "offered_rps": rate,
         "round_trips": trips,
         "secs": secs,
         "rps": trips as f64 / secs,

@@ -1,10 +1,12 @@
-//! A TCP echo server for the loopback benchmark, in one of three styles:
+//! A TCP echo server for the loopback benchmark, in one of four styles:
 //!
 //! ```text
-//! cargo run --release -p book-bench --bin echo-server -- tokio|may|threads
+//! cargo run --release -p book-bench --bin echo-server -- tokio|tokio-multi|may|threads
 //! ```
 //!
-//! `tokio`: the `current_thread` runtime, one task per connection; `may`: may
+//! `tokio`: the `current_thread` runtime, one task per connection;
+//! `tokio-multi`: the multi-thread runtime (`#[tokio::main]`'s default, a
+//! worker per CPU the process may use: one when pinned); `may`: may
 //! with 1 worker, one coroutine per connection; `threads`: one OS thread per
 //! connection. All three use one core for the event loop (the OS schedules the
 //! threads of `threads` wherever it may, so the tool pins the process).
@@ -38,10 +40,16 @@ fn run() -> Result<(), String> {
             .map_err(io)?
             .block_on(serve_tokio())
             .map_err(io),
+        "tokio-multi" => tokio::runtime::Builder::new_multi_thread()
+            .enable_io()
+            .build()
+            .map_err(io)?
+            .block_on(serve_tokio())
+            .map_err(io),
         "may" => serve_may().map_err(io),
         "threads" => serve_threads().map_err(io),
         other => Err(format!(
-            "unknown style {other:?}: use tokio, may or threads"
+            "unknown style {other:?}: use tokio, tokio-multi, may or threads"
         )),
     }
 }

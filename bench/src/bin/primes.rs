@@ -60,6 +60,7 @@ fn chunks(numbers: Range<u64>, count: u64) -> Vec<Range<u64>> {
 fn known_count(limit: u64) -> Option<u64> {
     match limit {
         100_000 => Some(9_592),
+        2_000_000 => Some(148_933),
         3_000_000 => Some(216_816),
         30_000_000 => Some(1_857_859),
         _ => None,

@@ -11,6 +11,10 @@ CHUNKS = 64
 # The test suite passes smaller counts: it checks the program, not its speed.
 ROUND_TRIPS = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000
 TINY_JOBS = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000
+# The benchmark compares start methods: fork (Linux's default up to 3.13),
+# spawn (a fresh interpreter per worker, as the Rust pool re-executes
+# itself) and forkserver (the default from 3.14).
+START_METHOD = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 def is_prime(n):
@@ -52,6 +56,8 @@ def timed(work):
 
 
 def main():
+    if START_METHOD is not None:
+        multiprocessing.set_start_method(START_METHOD)
     parts = chunks(2, LIMIT, CHUNKS)
     serial, serial_time = timed(lambda: count_primes((2, LIMIT)))
     pooled, pool_time = timed(lambda: count_on_processes(parts))

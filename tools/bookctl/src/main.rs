@@ -66,6 +66,11 @@ enum Command {
         /// Where to write the files (default: src/measured/).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// A Python interpreter to measure the Python rows on (repeatable),
+        /// e.g. a free-threaded python3.14t. Default: python3 and every
+        /// pyenv CPython 3.11 or later, one per version.
+        #[arg(long = "python", value_name = "PATH")]
+        pythons: Vec<PathBuf>,
     },
 }
 
@@ -93,6 +98,7 @@ fn run(cli: Cli) -> Result<()> {
             ref only,
             runs,
             ref out,
+            ref pythons,
         } => bench::run(
             &root()?,
             &bench::Options {
@@ -100,6 +106,7 @@ fn run(cli: Cli) -> Result<()> {
                 only: only.clone(),
                 runs,
                 out: out.clone(),
+                pythons: pythons.clone(),
             },
         ),
     }

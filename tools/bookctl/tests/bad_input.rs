@@ -165,3 +165,25 @@ fn bench_rejects_zero_runs() {
     let output = bookctl(book.path(), &["bench", "--runs", "0", "--only", "cpu"]);
     assert_fails_with(&output, "--runs must be at least 1");
 }
+
+#[test]
+fn bench_rejects_a_python_that_does_not_run_before_building_anything() {
+    let book = small_book();
+    let missing = book.path().join("no-such-python3");
+    let output = bookctl(
+        book.path(),
+        &[
+            "bench",
+            "--quick",
+            "--only",
+            "cpu",
+            "--python",
+            missing.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    assert_fails_with(&output, "not a CPython 3 interpreter that runs here");
+    assert!(
+        !book.path().join("target").exists(),
+        "it built or wrote output"
+    );
+}

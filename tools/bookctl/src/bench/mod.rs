@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use self::python::Python;
+use self::python::{Interpreter, Python};
 use self::runner::Program;
 use self::stamp::Machine;
 use self::svg::{Bar, Scale};
@@ -42,6 +42,9 @@ pub struct Options {
     pub runs: Option<usize>,
     /// Where to write the files (default: `src/measured/`).
     pub out: Option<PathBuf>,
+    /// The Python interpreters to measure (default: `python3` and pyenv's
+    /// CPython 3.11 and later, one per version).
+    pub pythons: Vec<PathBuf>,
 }
 
 /// One file a suite measured: its name under the output directory and text.
@@ -123,7 +126,7 @@ pub fn suite_names() -> Vec<&'static str> {
 pub struct Bench {
     pub root: PathBuf,
     pub quick: bool,
-    /// Runs per figure, and per echo figure (echo is slower and noisier).
+    /// Runs per figure, and per echo figure (echo has the most rows).
     pub runs: usize,
     pub echo_runs: usize,
     pub machine: Machine,
@@ -145,10 +148,14 @@ impl Bench {
             .with_context(|| format!("cargo built no executable named {name}"))
     }
 
-    /// `python3 <script>` for a script under the book's root, if Python is here.
-    pub fn python(&self, script: &str) -> Option<Program> {
-        self.python.version.as_ref()?;
-        Some(Program::new("python3").arg(script).in_dir(&self.root))
+    /// Every interpreter the Python rows run on, oldest first.
+    pub fn pythons(&self) -> &[Interpreter] {
+        &self.python.interpreters
+    }
+
+    /// `<interpreter> <script>` for a script under the book's root.
+    pub fn script(&self, python: &Interpreter, script: &str) -> Program {
+        python.script(&self.root, script)
     }
 
     /// Adds a bar to `lateness.svg`.
@@ -199,6 +206,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         None => root.join("src/measured"),
     };
 
+    let python = Python::detect(&options.pythons)?;
     let mut packages = vec!["book-bench"];
     packages.extend(selected.iter().flat_map(|suite| suite.packages));
     let started = Instant::now();
@@ -211,7 +219,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         runs: options.runs.unwrap_or(if options.quick { 1 } else { 5 }),
         echo_runs: options.runs.unwrap_or(if options.quick { 1 } else { 3 }),
         machine: Machine::detect(),
-        python: Python::detect(),
+        python,
         executables,
         lateness: RefCell::default(),
         lock_file: std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default(),

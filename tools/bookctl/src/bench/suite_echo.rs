@@ -1,8 +1,11 @@
-//! `echo.md` + `echo.svg`: loopback TCP ping-pong (64-byte messages) at
-//! 100, 1,000 and 10,000 connections against six echo servers, one load
-//! client for all. The figure that matters is the server's CPU time per
-//! round trip: the client shares the machine, so round trips per second are
-//! partly the client's.
+//! `echo.md` and `echo.svg`: loopback TCP ping-pong
+//! (64-byte messages) against four Rust echo servers and five Python ones on
+//! every interpreter, one load client for all: saturated at 100, 1,000 and
+//! 10,000 connections, and at a fixed offered load. The figure that matters
+//! is the server's CPU time per round trip: the client shares the machine,
+//! so round trips per second are partly the client's; and a saturated
+//! server spreads each `epoll_wait` over many ready sockets, which an
+//! under-loaded one pays per message, hence both loads.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -13,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::markdown::{Table, thousands};
-use super::python::{NO_GEVENT, NO_PYTHON};
+use super::python::Package;
 use super::runner::{Program, Progress, median_of, number};
 use super::stamp::command_output;
 use super::svg::{Bar, Scale, bar_chart};
@@ -24,18 +27,24 @@ use crate::cargo::{drain, drained};
 const SPARE_FDS: u64 = 100;
 
 struct Server {
-    label: &'static str,
-    program: Option<Program>,
+    label: String,
+    program: Program,
 }
 
 /// The medians of one server at one number of connections.
 struct Measured {
-    label: &'static str,
+    label: String,
     connections: u64,
+    /// The offered load (round trips per second), `None` when saturated.
+    offered: Option<f64>,
     round_trips_per_second: f64,
     /// Server CPU time per round trip, in µs (`None` without `/proc`).
     cpu_us: Option<f64>,
 }
+
+/// A fixed-load row counts as keeping up when it served this share of the
+/// load offered.
+const KEEPS_UP: f64 = 0.95;
 
 /// `taskset -c CPU` when taskset exists and there are 2 CPUs or more, so the
 /// server has one core and the client the other.
@@ -70,7 +79,10 @@ fn hard_fd_limit() -> Option<u64> {
 
 pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let connections: Vec<u64> = bench.size(vec![100, 1_000, 10_000], vec![100]);
-    let (base_warmup_ms, measure_ms) = bench.size((1_000, 4_000), (200, 500));
+    // The fixed offered load, at the middle number of connections: a rate
+    // the slowest server sustains there (a row that falls behind says so).
+    let (fixed_connections, fixed_rate): (u64, f64) = bench.size((1_000, 5_000.0), (100, 2_000.0));
+    let (base_warmup_ms, measure_ms) = bench.size((1_000, 2_000), (100, 300));
     // Servers that start a thread per connection need a while to accept
     // 10,000 of them: give every server time to settle before measuring.
     let warmup_for = |conns: u64| base_warmup_ms.max(conns * 3 / 10);
@@ -84,60 +96,72 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .iter()
         .partition(|&&n| n + SPARE_FDS <= fd_limit);
 
-    let rust =
-        |style: &str| -> Result<Option<Program>> { Ok(Some(bench.exe("echo-server")?.arg(style))) };
-    let python = |style: &str, needs_gevent: bool| {
-        if needs_gevent && bench.python.gevent.is_none() {
-            return None;
-        }
-        bench
-            .python("bench/python/echo_server.py")
-            .map(|p| p.arg(style))
+    let mut servers = Vec::new();
+    // The multi-thread runtime starts a worker per CPU the process may use.
+    let multi_thread = if pins.is_some() {
+        "tokio multi-thread (1 worker on its 1 CPU)"
+    } else {
+        "tokio multi-thread (a worker per CPU)"
     };
-    let servers = [
-        Server {
-            label: "tokio `current_thread`",
-            program: rust("tokio")?,
-        },
-        Server {
-            label: "may, 1 worker",
-            program: rust("may")?,
-        },
-        Server {
-            label: "Rust thread per connection",
-            program: rust("threads")?,
-        },
-        Server {
-            label: "asyncio streams",
-            program: python("asyncio", false),
-        },
-        Server {
-            label: "gevent `StreamServer`",
-            program: python("gevent", true),
-        },
-        Server {
-            label: "Python thread per connection",
-            program: python("threads", false),
-        },
-    ];
+    for (label, style) in [
+        ("tokio `current_thread`", "tokio"),
+        (multi_thread, "tokio-multi"),
+        ("may, 1 worker", "may"),
+        ("Rust thread per connection", "threads"),
+    ] {
+        servers.push(Server {
+            label: label.to_owned(),
+            program: bench.exe("echo-server")?.arg(style),
+        });
+    }
+    for python in bench.pythons() {
+        for (label, style, package) in [
+            ("asyncio streams", "asyncio", None),
+            ("asyncio `Protocol`", "asyncio-protocol", None),
+            (
+                "uvloop `Protocol`",
+                "uvloop-protocol",
+                Some(Package::Uvloop),
+            ),
+            ("gevent `StreamServer`", "gevent", Some(Package::Gevent)),
+            ("thread per connection", "threads", None),
+        ] {
+            if package.is_none_or(|package| python.has(package)) {
+                servers.push(Server {
+                    label: format!("{label}, {}", python.name()),
+                    program: bench
+                        .script(python, "bench/python/echo_server.py")
+                        .arg(style),
+                });
+            }
+        }
+    }
     let client = bench.exe("echo-client")?;
 
-    let mut progress = Progress::new(suite, servers.len() * usable.len());
+    // Every server saturated at each number of connections, then every server
+    // at the fixed offered load.
+    let mut settings: Vec<(u64, Option<f64>)> = usable.iter().map(|&n| (n, None)).collect();
+    if usable.contains(&fixed_connections) {
+        settings.push((fixed_connections, Some(fixed_rate)));
+    }
+    let mut progress = Progress::new(suite, servers.len() * settings.len());
     let mut results: Vec<Measured> = Vec::new();
-    for &conns in &usable {
+    for &(conns, offered) in &settings {
         for server in &servers {
             progress.next();
-            let Some(program) = &server.program else {
-                continue;
-            };
-            let what = format!("{} ×{conns}", server.label.replace('`', ""));
+            let load = offered.map_or_else(
+                || "saturated".to_owned(),
+                |rate| format!("{} rt/s offered", thousands(rate)),
+            );
+            let what = format!("{} ×{conns}, {load}", server.label.replace('`', ""));
             let mut records = Vec::new();
             for run in 1..=bench.echo_runs {
                 let record = one_round(
-                    &program.clone().wrapped(&server_prefix),
+                    &server.program.clone().wrapped(&server_prefix),
                     &client_prefix,
                     &client,
                     [conns, warmup_for(conns), measure_ms],
+                    offered,
                 )?;
                 let rps = number(&record, "rps")?;
                 progress.report(
@@ -149,75 +173,91 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 records.push(record);
             }
             results.push(Measured {
-                label: server.label,
+                label: server.label.clone(),
                 connections: conns,
+                offered,
                 round_trips_per_second: median_of(&records, "rps")?,
                 cpu_us: median_of(&records, "server_cpu_us_per_round_trip").ok(),
             });
         }
     }
 
-    let mut table = Table::new(&[
+    let cpu_text = |cpu: Option<f64>| cpu.map_or("—".into(), |us| format!("{us:.1} µs"));
+    let mut saturated = Table::new(&[
         "server",
         "connections",
         "round trips/s",
         "server CPU per round trip",
-        "CPU ÷ asyncio's",
     ]);
-    // The CPU per round trip of the server whose label starts with `name`.
-    let cpu_of = |name: &str, conns: u64| {
-        results
-            .iter()
-            .find(|r| r.label.starts_with(name) && r.connections == conns)
-            .and_then(|r| r.cpu_us)
-    };
-    let mut bars = Vec::new();
+    let mut fixed = Table::new(&[
+        "server",
+        "round trips/s served",
+        "server CPU per round trip",
+        "÷ saturated, same connections",
+    ]);
+    let (mut saturated_bars, mut fixed_bars) = (Vec::new(), Vec::new());
     for result in &results {
-        let (label, conns, cpu) = (result.label, result.connections, result.cpu_us);
-        let ratio = match (cpu, cpu_of("asyncio", conns)) {
-            (Some(cpu), Some(asyncio)) if asyncio > 0.0 => format!("{:.2}", cpu / asyncio),
-            _ => "—".to_owned(),
-        };
-        table.row(vec![
-            label.to_owned(),
-            thousands(conns as f64),
-            thousands(result.round_trips_per_second),
-            cpu.map_or("—".into(), |us| format!("{us:.1} µs")),
-            ratio,
-        ]);
-        if let Some(cpu) = cpu {
-            bars.push(Bar::new(
-                format!("{} ×{}", label.replace('`', ""), thousands(conns as f64)),
-                cpu,
-            ));
+        let label = result.label.replace('`', "");
+        match result.offered {
+            None => {
+                saturated.row(vec![
+                    result.label.clone(),
+                    thousands(result.connections as f64),
+                    thousands(result.round_trips_per_second),
+                    cpu_text(result.cpu_us),
+                ]);
+                if let Some(cpu) = result.cpu_us
+                    && result.connections == fixed_connections
+                {
+                    saturated_bars.push(Bar::new(format!("{label}, saturated"), cpu));
+                }
+            }
+            Some(offered) => {
+                let full = results.iter().find(|other| {
+                    other.label == result.label
+                        && other.connections == result.connections
+                        && other.offered.is_none()
+                });
+                let ratio = match (result.cpu_us, full.and_then(|full| full.cpu_us)) {
+                    (Some(cpu), Some(full)) if full > 0.0 => format!("{:.2}", cpu / full),
+                    _ => "—".to_owned(),
+                };
+                let mut served = thousands(result.round_trips_per_second);
+                if result.round_trips_per_second < KEEPS_UP * offered {
+                    served += " (fell behind)";
+                }
+                fixed.row(vec![
+                    result.label.clone(),
+                    served,
+                    cpu_text(result.cpu_us),
+                    ratio,
+                ]);
+                if let Some(cpu) = result.cpu_us {
+                    fixed_bars.push(Bar::new(format!("{label}, {}/s", thousands(offered)), cpu));
+                }
+            }
         }
     }
-    let tokio_ratios: Vec<String> = usable
-        .iter()
-        .filter_map(|&conns| {
-            Some(format!(
-                "{:.2} at {}",
-                cpu_of("tokio", conns)? / cpu_of("asyncio", conns)?,
-                thousands(conns as f64)
-            ))
-        })
-        .collect();
-    if !tokio_ratios.is_empty() {
-        table.note(format!(
-            "tokio's server CPU per round trip ÷ asyncio's: {} connections (the book's target: at most 0.7).",
-            tokio_ratios.join(", ")
-        ));
-    }
-    if bench.python.version.is_none() {
-        table.note(NO_PYTHON);
-    } else if bench.python.gevent.is_none() {
-        table.note(NO_GEVENT);
+    for note in bench.python.notes(&[Package::Uvloop, Package::Gevent]) {
+        saturated.note(note);
     }
     for conns in skipped {
-        table.note(format!(
+        saturated.note(format!(
             "{} connections skipped: the hard limit on open files is {fd_limit}; raise it (`ulimit -Hn`) to at least {}.",
             thousands(conns as f64),
             conns + SPARE_FDS
+        ));
+    }
+    let fell_behind = results.iter().any(|result| {
+        result
+            .offered
+            .is_some_and(|offered| result.round_trips_per_second < KEEPS_UP * offered)
+    });
+    if fell_behind {
+        fixed.note(format!(
+            "\"fell behind\": the server served less than {:.0} % of the load offered, so it \
+             ran saturated after all.",
+            KEEPS_UP * 100.0
         ));
     }
 
@@ -235,7 +275,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         _ => format!("{base_warmup_ms} ms"),
     };
     let mut tools = vec![bench.crate_version("tokio"), bench.crate_version("may")];
-    tools.extend(bench.python.versions(bench.python.gevent.is_some()));
+    tools.extend(bench.python.stamps(&[Package::Gevent, Package::Uvloop]));
     tools.push(
         if pins.is_some() {
             "server pinned to CPU 0 and client to CPU 1"
@@ -247,18 +287,45 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut text = bench.machine.stamp(&tools);
     text += &format!(
         "\nLoopback TCP ping-pong, 64-byte messages: each connection of one Rust load client \
-         (tokio, multi-thread) sends 64 bytes, reads them back, and repeats; {warmup} \
-         of warm-up, then {measure_ms} ms measured; {pinned}. Server CPU is its user + system time \
-         from `/proc/<pid>/stat` over the measured interval. Echo is noisy (±25 % on a shared machine): medians over {}. \
+         (tokio) sends 64 bytes, reads them back, and repeats, at once (saturated) or paced \
+         (a fixed offered load); {warmup} of warm-up, then {measure_ms} ms measured; {pinned}. \
+         Every server runs on one CPU. Server CPU is its user + system time from \
+         `/proc/<pid>/stat` over the measured interval, divided by the round trips served. \
+         Medians over {} of each row: {} servers at {} settings make this the longest suite, \
+         and echo moves by ±25 % on a shared machine, so compare rows that differ by more. \
          By hand: start `cargo run --release -p book-bench --bin echo-server -- tokio` (or \
          `python3 bench/python/echo_server.py asyncio`), then \
-         `cargo run --release -p book-bench --bin echo-client -- PORT 100 1000 4000 SERVER_PID`.\n\n",
-        super::markdown::runs(bench.echo_runs)
+         `cargo run --release -p book-bench --bin echo-client -- PORT 1000 1000 2000 SERVER_PID` \
+         (append a rate, such as `5000`, for a fixed offered load).\n\n",
+        super::markdown::runs(bench.echo_runs),
+        servers.len(),
+        settings.len(),
     );
-    text += &table.render();
+    text += &saturated.render();
+    if settings.iter().any(|(_, offered)| offered.is_some()) {
+        text += &format!(
+            "\nAt a fixed offered load: {} connections together offered {} round trips per \
+             second{}; the last column is the CPU per round trip divided by the same \
+             server's, saturated.\n\n",
+            thousands(fixed_connections as f64),
+            thousands(fixed_rate),
+            if fell_behind {
+                ""
+            } else {
+                ", a rate every server here sustained"
+            },
+        );
+        text += &fixed.render();
+    }
+    // One chart: each server saturated, then each at the fixed load, all
+    // at the same number of connections.
+    saturated_bars.extend(fixed_bars);
     let svg = bar_chart(
-        "Echo server CPU per round trip (µs), lower is better",
-        &bars,
+        &format!(
+            "Echo server CPU per round trip (µs), {} connections",
+            thousands(fixed_connections as f64)
+        ),
+        &saturated_bars,
         Scale::Linear,
         |v| format!("{v:.1} µs"),
     )
@@ -276,6 +343,7 @@ fn one_round(
     client_prefix: &[OsString],
     client: &Program,
     [conns, warmup_ms, measure_ms]: [u64; 3],
+    offered: Option<f64>,
 ) -> Result<serde_json::Value> {
     let mut child = server
         .command()
@@ -297,6 +365,7 @@ fn one_round(
                 measure_ms.to_string(),
             ])
             .arg(child.id().to_string())
+            .arg(offered.unwrap_or(0.0).to_string())
             .wrapped(client_prefix)
             .run_json()
     })();

@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 
 use super::markdown::{Table, thousands};
-use super::python::{NO_GEVENT, NO_PYTHON};
+use super::python::Package;
 use super::runner::{Program, Progress, measure, median_of, number};
 use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
@@ -26,11 +26,55 @@ pub fn safe_may_coroutines(max_map_count: u64) -> u64 {
     }
 }
 
+/// The kernel limit that caps the number of threads first on this machine,
+/// described, and the number of threads it allows.
+fn thread_limit(max_map_count: u64) -> (String, u64) {
+    let read =
+        |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
+    let mut limits = vec![(
+        format!(
+            "vm.max_map_count ({}; each thread's stack is a memory mapping plus a guard \
+             page, two mappings, as for a may coroutine)",
+            thousands(max_map_count as f64)
+        ),
+        max_map_count / MAPPINGS_PER_COROUTINE,
+    )];
+    if let Some(pid_max) = read("/proc/sys/kernel/pid_max") {
+        limits.push((
+            format!(
+                "kernel.pid_max ({}; every thread takes an id from it, machine-wide)",
+                thousands(pid_max as f64)
+            ),
+            pid_max,
+        ));
+    }
+    if let Some(threads_max) = read("/proc/sys/kernel/threads-max") {
+        limits.push((
+            format!("kernel.threads-max ({})", thousands(threads_max as f64)),
+            threads_max,
+        ));
+    }
+    if let Some(per_user) =
+        super::stamp::command_output("sh", &["-c", "ulimit -u"]).and_then(|u| u.parse().ok())
+    {
+        limits.push((
+            format!(
+                "the per-user limit on processes and threads (`ulimit -u`, {})",
+                thousands(per_user as f64)
+            ),
+            per_user,
+        ));
+    }
+    limits
+        .into_iter()
+        .min_by_key(|&(_, most)| most)
+        .unwrap_or_else(|| ("no known limit".to_owned(), u64::MAX))
+}
+
 struct Row {
-    label: &'static str,
+    label: String,
     tasks: u64,
-    /// `None`: a Python row that cannot run here (the note says why).
-    program: Option<Program>,
+    program: Program,
 }
 
 pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
@@ -48,63 +92,64 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             .exe("sleepers")?
             .args([variant.to_owned(), tasks.to_string(), nap_ms.to_string()]))
     };
-    let python = |variant: &str, tasks: u64, needs_gevent: bool| {
-        if needs_gevent && bench.python.gevent.is_none() {
-            return None;
-        }
-        bench
-            .python("bench/python/sleepers.py")
-            .map(|p| p.args([variant.to_owned(), tasks.to_string(), nap_ms.to_string()]))
-    };
     let mut rows = Vec::new();
+    let mut row = |label: &str, tasks: u64, program: Program| {
+        rows.push(Row {
+            label: label.to_owned(),
+            tasks,
+            program,
+        });
+    };
     for (label, variant) in [
         ("tokio `spawn` (multi-thread)", "tokio-spawn"),
+        ("tokio `spawn` (`current_thread`)", "tokio-spawn-current"),
         ("tokio `join_all` (one task)", "tokio-join-all"),
     ] {
         for &tasks in &counts {
-            rows.push(Row {
-                label,
-                tasks,
-                program: Some(rust(variant, tasks)?),
-            });
+            row(label, tasks, rust(variant, tasks)?);
         }
     }
-    rows.push(Row {
-        label: "may `go!` + `coroutine::sleep`",
-        tasks: small,
-        program: Some(rust("may", small)?),
-    });
-    if may_largest > small {
-        rows.push(Row {
-            label: "may `go!` + `coroutine::sleep`",
-            tasks: may_largest,
-            program: Some(rust("may", may_largest)?),
-        });
+    for (label, variant) in [
+        ("may `go!` + `coroutine::sleep`", "may"),
+        ("may `go!` + `coroutine::sleep` (1 worker)", "may-1"),
+    ] {
+        row(label, small, rust(variant, small)?);
+        if may_largest > small {
+            row(label, may_largest, rust(variant, may_largest)?);
+        }
     }
-    rows.push(Row {
-        label: "Rust threads",
-        tasks: small,
-        program: Some(rust("threads", small)?),
-    });
-    for &tasks in &counts {
-        rows.push(Row {
-            label: "asyncio `gather`",
-            tasks,
-            program: python("asyncio", tasks, false),
-        });
+    row("Rust threads", small, rust("threads", small)?);
+    for python in bench.pythons() {
+        let script = |variant: &str, tasks: u64| {
+            bench.script(python, "bench/python/sleepers.py").args([
+                variant.to_owned(),
+                tasks.to_string(),
+                nap_ms.to_string(),
+            ])
+        };
+        let name = python.name();
+        for &tasks in &counts {
+            row(
+                &format!("asyncio `gather`, {name}"),
+                tasks,
+                script("asyncio", tasks),
+            );
+        }
+        if python.has(Package::Gevent) {
+            for &tasks in &counts {
+                row(
+                    &format!("gevent `spawn` + `joinall`, {name}"),
+                    tasks,
+                    script("gevent", tasks),
+                );
+            }
+        }
+        row(
+            &format!("Python threads, {name}"),
+            small,
+            script("threads", small),
+        );
     }
-    for &tasks in &counts {
-        rows.push(Row {
-            label: "gevent `spawn` + `joinall`",
-            tasks,
-            program: python("gevent", tasks, true),
-        });
-    }
-    rows.push(Row {
-        label: "Python threads",
-        tasks: small,
-        program: python("threads", small, false),
-    });
 
     let mut progress = Progress::new(suite, rows.len());
     let mut table = Table::new(&[
@@ -117,9 +162,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut bars = Vec::new();
     for row in &rows {
         progress.next();
-        let Some(program) = &row.program else {
-            continue;
-        };
+        let program = &row.program;
         let what = format!("{} ×{}", row.label.replace('`', ""), row.tasks);
         let check = |record: &serde_json::Value| {
             let tasks = number(record, "tasks")? as u64;
@@ -139,7 +182,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             .collect::<Result<Vec<f64>>>()?;
         let per_task = super::stats::median(&per_task).unwrap_or(0.0);
         table.row(vec![
-            row.label.to_owned(),
+            row.label.clone(),
             thousands(row.tasks as f64),
             format!("{secs:.3} s"),
             format!("{:.1} MiB", peak / 1024.0),
@@ -154,10 +197,8 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             peak / 1024.0,
         ));
     }
-    if bench.python.version.is_none() {
-        table.note(NO_PYTHON);
-    } else if bench.python.gevent.is_none() {
-        table.note(NO_GEVENT);
+    for note in bench.python.notes(&[Package::Gevent]) {
+        table.note(note);
     }
     table.note(format!(
         "may's largest count here is {}: vm.max_map_count here is {}, may takes {MAPPINGS_PER_COROUTINE} \
@@ -167,23 +208,33 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         thousands(max_map_count as f64),
         thousands((max_map_count / MAPPINGS_PER_COROUTINE) as f64),
     ));
-    if counts.len() > 1 {
-        table.note(
-            "Rust and Python threads are not run at 100,000: that many OS threads hits the \
-             per-user process limit or the memory for their stacks on many machines, which \
-             would measure the limit, not the threads.",
-        );
+    if let Some(&largest) = counts.last()
+        && largest > small
+    {
+        let (limit, most) = thread_limit(max_map_count);
+        table.note(format!(
+            "Rust and Python threads run at {} only: {} threads would cross {limit}, which \
+             lets at most about {} threads exist here, so the row would measure that limit, \
+             not the threads.",
+            thousands(small as f64),
+            thousands(largest as f64),
+            thousands(most as f64),
+        ));
     }
 
     let mut tools = vec![bench.crate_version("tokio"), bench.crate_version("may")];
-    tools.extend(bench.python.versions(bench.python.gevent.is_some()));
+    tools.extend(bench.python.stamps(&[Package::Gevent]));
     let mut text = bench.machine.stamp(&tools);
     text += &format!(
         "\nN tasks each sleep {nap_ms} ms; wall time from the first spawn until the last has woken, \
-         peak RSS of the process, and (peak − RSS before spawning) ÷ N per task. Medians over {} \
+         peak RSS of the process, and (peak − RSS before spawning) ÷ N per task (for may, RSS before may starts, so that \
+         its pool of 1,000 ready stacks counts). asyncio and gevent run on one thread; tokio's \
+         and may's default rows use a worker per core ({cores} here), and the `current_thread` and \
+         1-worker rows run them on one thread too. Medians over {} \
          (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
          100000 1000`, or `python3 bench/python/sleepers.py asyncio 100000 1000`).\n\n",
-        super::markdown::runs(bench.runs)
+        super::markdown::runs(bench.runs),
+        cores = bench.machine.cores,
     );
     text += &table.render();
     let svg = bar_chart(
@@ -202,6 +253,16 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_binding_thread_limit_is_the_smallest() {
+        let (limit, most) = thread_limit(65_530);
+        assert!(most <= 32_765, "{limit}: {most}");
+        assert!(!limit.is_empty());
+        let (limit, most) = thread_limit(2_000);
+        assert_eq!(most, 1_000);
+        assert!(limit.starts_with("vm.max_map_count (2,000;"), "{limit}");
+    }
 
     #[test]
     fn may_stays_well_under_the_mapping_ceiling() {

@@ -1,19 +1,19 @@
 //! `scale.md` and `may-limits.md`: single figures of a listing and its
 //! Python twin, each the median over several runs.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use regex::Regex;
 
-use super::{and_python, figure, median_figure, outputs, rustc_and_python, rustc_may_and_gevent};
+use super::{and_python, figure, median_figure, outputs, versions};
 use crate::bench::markdown::{self, Table};
-use crate::bench::python::{NO_GEVENT, NO_PYTHON};
-use crate::bench::runner::Progress;
+use crate::bench::python::Package;
+use crate::bench::runner::{Progress, measure, median_of, number};
 use crate::bench::{Bench, Output};
 
 /// `scale.md`: Listing 3-8 (spawn and join_all) and `scale.py`.
 pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let (tasks, nap) = bench.size(("100000", "1000"), ("10000", "100"));
-    let mut progress = Progress::new(suite, 3);
+    let mut progress = Progress::new(suite, 2 + bench.pythons().len());
     let scale = bench.exe("ch03-08-scale")?;
     let future_size = {
         let output = scale.clone().args(["1", "0"]).run()?;
@@ -22,19 +22,22 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     };
     let mut variants = vec![
         (
-            "tokio, `tokio::spawn` (multi-thread runtime)",
-            Some(scale.clone().args([tasks, nap, "spawn"])),
+            "tokio, `tokio::spawn` (multi-thread runtime)".to_owned(),
+            scale.clone().args([tasks, nap, "spawn"]),
         ),
         (
-            "tokio, `join_all` in one task",
-            Some(scale.clone().args([tasks, nap, "join_all"])),
+            "tokio, `join_all` in one task".to_owned(),
+            scale.clone().args([tasks, nap, "join_all"]),
         ),
     ];
-    let python = bench.python("listings/ch03-async/03-08-scale/scale.py");
-    variants.push((
-        "asyncio, `asyncio.gather`",
-        python.map(|p| p.args([tasks, nap])),
-    ));
+    for python in bench.pythons() {
+        variants.push((
+            format!("asyncio, `asyncio.gather`, {}", python.name()),
+            bench
+                .script(python, "listings/ch03-async/03-08-scale/scale.py")
+                .args([tasks, nap]),
+        ));
+    }
 
     let mut table = Table::new(&[
         "variant",
@@ -48,16 +51,12 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         |output: &str| figure(&woke, output).map_or("done".into(), |s| format!("{s:.3} s"));
     for (label, program) in variants {
         progress.next();
-        let Some(program) = program else {
-            table.note(NO_PYTHON);
-            continue;
-        };
-        let runs = outputs(&progress, label, &program, bench.runs, wall_of)?;
+        let runs = outputs(&progress, &label, &program, bench.runs, wall_of)?;
         let name = program.display();
         let spawned = median_figure(r"^spawned in ([0-9.]+) s$", &runs, &name)
             .map_or_else(|_| "—".to_owned(), |s| format!("{s:.3} s"));
         table.row(vec![
-            label.to_owned(),
+            label,
             spawned,
             format!(
                 "{:.3} s",
@@ -73,20 +72,16 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             ),
         ]);
     }
-    let mut text = format!(
-        "{};\n{}\n",
-        bench.machine.line(),
-        rustc_and_python(bench, "")
-    );
+    for note in bench.python.notes(&[]) {
+        table.note(note);
+    }
+    let mut text = format!("{};\n{}\n", bench.machine.line(), versions(bench, &[], &[]));
     text += &format!(
         "{tasks} tasks each sleep {nap} ms. Each figure is the median over {} of\n\
          `cargo run --release -p ch03-08-scale -- {tasks} {nap} spawn` (or `join_all`){}.\n\
          One task's future (`nap_for`) is {future_size} bytes.\n\n",
         markdown::runs(bench.runs),
-        and_python(
-            bench.python.version.is_some(),
-            &format!("scale.py {tasks} {nap}")
-        )
+        and_python(!bench.python.is_empty(), &format!("scale.py {tasks} {nap}"))
     );
     text += &table.render();
     Ok(vec![Output::new("scale.md", text)])
@@ -100,25 +95,40 @@ type Figure = (&'static str, &'static str, fn(f64) -> String);
 /// the `vm.max_map_count` ceiling, and `limits.py` (gevent).
 pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let coroutines = bench.size("20000", "2000");
-    let mut progress = Progress::new(suite, 2);
+    let gevents: Vec<_> = bench
+        .pythons()
+        .iter()
+        .filter(|python| python.has(Package::Gevent))
+        .collect();
+    let mut progress = Progress::new(suite, 2 + gevents.len());
     progress.next();
     let rust = bench.exe("ch04-07-limits")?.arg(coroutines);
     let done = |_: &str| "done".to_owned();
     let runs = outputs(&progress, "may", &rust, bench.runs, done)?;
+    // The same spawn measured as limits.py measures a greenlet's.
     progress.next();
-    let python = match (
-        &bench.python.gevent,
-        bench.python("listings/ch04-green/04-07-limits/limits.py"),
-    ) {
-        (Some(_), Some(p)) => Some(outputs(
-            &progress,
-            "gevent",
-            &p.arg(coroutines),
-            bench.runs,
-            done,
-        )?),
-        _ => None,
+    let like_gevent = bench.exe("may-spawn")?.arg(coroutines);
+    let check = |record: &serde_json::Value| {
+        let count = number(record, "coroutines")?;
+        if count != coroutines.parse::<f64>()? {
+            bail!("it spawned {count} coroutines instead of {coroutines}");
+        }
+        Ok(())
     };
+    let records = measure(&progress, "may-spawn", &like_gevent, bench.runs, check)?;
+    let like_gevent_us = median_of(&records, "us_per_spawn")?;
+    let mut python = Vec::new();
+    for interpreter in gevents {
+        progress.next();
+        let program = bench
+            .script(interpreter, "listings/ch04-green/04-07-limits/limits.py")
+            .arg(coroutines);
+        let what = format!("gevent, {}", interpreter.name());
+        python.push((
+            interpreter.name(),
+            outputs(&progress, &what, &program, bench.runs, done)?,
+        ));
+    }
     let may = "ch04-07-limits";
     let mut table = Table::new(&["figure", "median"]);
     let rows: [Figure; 5] = [
@@ -133,7 +143,7 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             |v| format!("{v:.0} MiB"),
         ),
         (
-            "may: spawn, until running and parked",
+            "may: spawn from a plain thread, a channel message each, until running and parked",
             r"^spawn: ([0-9.]+) µs per coroutine$",
             |v| format!("{v:.1} µs per coroutine"),
         ),
@@ -154,38 +164,44 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             format(median_figure(pattern, &runs, may)?),
         ]);
     }
-    match &python {
-        Some(runs) => {
-            let spawn = median_figure(r"^spawn: ([0-9.]+) µs per greenlet$", runs, "limits.py")?;
-            let rss = median_figure(
-                r"^memory: ([0-9.]+) KiB RSS per greenlet$",
-                runs,
-                "limits.py",
-            )?;
-            table.row(vec![
-                "gevent: spawn, until running and parked".into(),
-                format!("{spawn:.1} µs per greenlet"),
-            ]);
-            table.row(vec![
-                "gevent: RSS".into(),
-                format!("{rss:.1} KiB per greenlet"),
-            ]);
-        }
-        None if bench.python.version.is_none() => table.note(NO_PYTHON),
-        None => table.note(NO_GEVENT),
+    table.row(vec![
+        "may, 1 worker: spawn from a coroutine, counted in an atomic (as `limits.py` counts), \
+         until running and parked"
+            .to_owned(),
+        format!("{like_gevent_us:.1} µs per coroutine"),
+    ]);
+    for (name, runs) in &python {
+        let spawn = median_figure(r"^spawn: ([0-9.]+) µs per greenlet$", runs, "limits.py")?;
+        let rss = median_figure(
+            r"^memory: ([0-9.]+) KiB RSS per greenlet$",
+            runs,
+            "limits.py",
+        )?;
+        table.row(vec![
+            format!("gevent, {name}: spawn, until running and parked"),
+            format!("{spawn:.1} µs per greenlet"),
+        ]);
+        table.row(vec![
+            format!("gevent, {name}: RSS"),
+            format!("{rss:.1} KiB per greenlet"),
+        ]);
+    }
+    for note in bench.python.notes(&[Package::Gevent]) {
+        table.note(note);
     }
     let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .map_or_else(|_| "unknown".to_owned(), |text| text.trim().to_owned());
     let mut text = format!(
         "{},\nvm.max_map_count {max_map_count}; {}\n",
         bench.machine.line(),
-        rustc_may_and_gevent(bench),
+        versions(bench, &["may"], &[Package::Gevent]),
     );
     text += &format!(
-        "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`{}\n\
+        "Medians over {} of `cargo run --release -p ch04-07-limits -- {coroutines}`, of\n\
+         `cargo run --release -p book-bench --bin may-spawn -- {coroutines}`{}\n\
          (default configuration: stacks of 4,096 words, a pool of 1,000 coroutines).\n\n",
         markdown::runs(bench.runs),
-        and_python(python.is_some(), &format!("limits.py {coroutines}"))
+        and_python(!python.is_empty(), &format!("limits.py {coroutines}"))
     );
     text += &table.render();
     Ok(vec![Output::new("may-limits.md", text)])

@@ -4,10 +4,10 @@
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 
-use super::{and_python, outputs, rustc_and_python, rustc_may_and_gevent};
+use super::{and_python, outputs, versions};
 use crate::bench::markdown::{self, Table};
-use crate::bench::python::{NO_GEVENT, NO_PYTHON};
-use crate::bench::runner::Progress;
+use crate::bench::python::Package;
+use crate::bench::runner::{Program, Progress};
 use crate::bench::stats::median;
 use crate::bench::svg::Bar;
 use crate::bench::{Bench, Output};
@@ -77,98 +77,134 @@ fn lateness_summary(output: &str) -> String {
     )
 }
 
-/// `blocking.md`: Listing 3-7 and `blocking.py`, a 1,000 ms hog.
+/// `blocking.md`: Listing 3-7, the `yielding-hog` row it leaves out, and
+/// `blocking.py` on each interpreter, a 1,000 ms hog.
 pub fn blocking(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let hog = bench.size("1000", "150");
-    let mut progress = Progress::new(suite, 2);
+    let mut progress = Progress::new(suite, 2 + bench.pythons().len());
     progress.next();
     let rust = bench.exe("ch03-07-blocking")?.arg(hog);
     let rust_runs = outputs(&progress, "rust", &rust, bench.runs, lateness_summary)?;
     progress.next();
-    let python = bench
-        .python("listings/ch03-async/03-07-blocking/blocking.py")
-        .map(|p| {
-            outputs(
-                &progress,
-                "python",
-                &p.arg(hog),
-                bench.runs,
-                lateness_summary,
-            )
-        })
-        .transpose()?;
-
+    let yielding = bench.exe("yielding-hog")?.arg(hog);
+    let yielding_runs = outputs(&progress, "rust", &yielding, bench.runs, lateness_summary)?;
     let mut table = Table::new(&["where the hog runs", "median lateness", "worst lateness"]);
     add_lateness(
         bench,
         &mut table,
         lateness_rows(&rust_runs, "tokio ", "ch03-07-blocking")?,
     );
-    match &python {
-        Some(runs) => add_lateness(bench, &mut table, lateness_rows(runs, "", "blocking.py")?),
-        None => table.note(NO_PYTHON),
-    }
-    let mut text = format!(
-        "{};\n{}\n",
-        bench.machine.line(),
-        rustc_and_python(bench, "")
+    add_lateness(
+        bench,
+        &mut table,
+        lateness_rows(&yielding_runs, "tokio ", "yielding-hog")?,
     );
+    for python in bench.pythons() {
+        progress.next();
+        let program = bench
+            .script(python, "listings/ch03-async/03-07-blocking/blocking.py")
+            .arg(hog);
+        let what = python.name();
+        let runs = outputs(&progress, &what, &program, bench.runs, lateness_summary)?;
+        let rows = lateness_rows(&runs, "", "blocking.py")?;
+        add_lateness(bench, &mut table, tagged(rows, &python.name()));
+    }
+    for note in bench.python.notes(&[]) {
+        table.note(note);
+    }
+    let mut text = format!("{};\n{}\n", bench.machine.line(), versions(bench, &[], &[]));
     text += &format!(
         "1,000 tasks sleep 100 ms while a hog computes for {hog} ms. Each figure is\n\
-         the median over {} of `cargo run --release -p ch03-07-blocking -- {hog}`{}.\n\n",
+         the median over {} of `cargo run --release -p ch03-07-blocking -- {hog}`, of\n\
+         `cargo run --release -p book-bench --bin yielding-hog -- {hog}` (the hog computes\n\
+         in 1 ms slices with `tokio::task::yield_now().await` between them){}.\n\n",
         markdown::runs(bench.runs),
-        and_python(python.is_some(), &format!("blocking.py {hog}"))
+        and_python(!bench.python.is_empty(), &format!("blocking.py {hog}"))
     );
     text += &table.render();
     Ok(vec![Output::new("blocking.md", text)])
 }
 
-/// `switching.md`: Listing 4-5 and `switching.py` (gevent), a 1,000 ms hog.
+/// The rows with `, Python 3.12.1` after each label.
+fn tagged(rows: Vec<Lateness>, name: &str) -> Vec<Lateness> {
+    rows.into_iter()
+        .map(|row| Lateness {
+            label: format!("{}, {name}", row.label),
+            ..row
+        })
+        .collect()
+}
+
+/// `switching.md`: Listing 4-5 and `switching.py` (gevent) on each
+/// interpreter, a 1,000 ms hog, every process pinned to one CPU.
 pub fn switching(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let hog = bench.size("1000", "100");
-    let mut progress = Progress::new(suite, 2);
+    let gevents: Vec<_> = bench
+        .pythons()
+        .iter()
+        .filter(|python| python.has(Package::Gevent))
+        .collect();
+    // may's timer thread resumes a sleeping coroutine on its own thread: on
+    // a second core, a hog that sleeps would run beside the worker instead
+    // of sharing it. Pinned to one CPU, every thread of may (and gevent's
+    // threadpool) shares one core, as gevent's hub does.
+    let pin = one_cpu();
+    let mut progress = Progress::new(suite, 1 + gevents.len());
     progress.next();
-    let rust = bench.exe("ch04-05-switching")?.arg(hog);
+    let rust = bench.exe("ch04-05-switching")?.arg(hog).wrapped(&pin);
     let rust_runs = outputs(&progress, "rust", &rust, bench.runs, lateness_summary)?;
-    progress.next();
-    let python = match (
-        &bench.python.gevent,
-        bench.python("listings/ch04-green/04-05-switching/switching.py"),
-    ) {
-        (Some(_), Some(p)) => Some(outputs(
-            &progress,
-            "gevent",
-            &p.arg(hog),
-            bench.runs,
-            lateness_summary,
-        )?),
-        _ => None,
-    };
-
     let mut table = Table::new(&["what the hog does", "median lateness", "worst lateness"]);
     add_lateness(
         bench,
         &mut table,
         lateness_rows(&rust_runs, "may, ", "ch04-05-switching")?,
     );
-    match &python {
-        Some(runs) => add_lateness(bench, &mut table, lateness_rows(runs, "", "switching.py")?),
-        None if bench.python.version.is_none() => table.note(NO_PYTHON),
-        None => table.note(NO_GEVENT),
+    for python in &gevents {
+        progress.next();
+        let program = bench
+            .script(python, "listings/ch04-green/04-05-switching/switching.py")
+            .arg(hog)
+            .wrapped(&pin);
+        let what = format!("gevent, {}", python.name());
+        let runs = outputs(&progress, &what, &program, bench.runs, lateness_summary)?;
+        let rows = lateness_rows(&runs, "", "switching.py")?;
+        add_lateness(bench, &mut table, tagged(rows, &python.name()));
     }
+    for note in bench.python.notes(&[Package::Gevent]) {
+        table.note(note);
+    }
+    let pinned = if pin.is_empty() {
+        "Not pinned (no taskset here): may's timer thread may run on another core."
+    } else {
+        "Every process ran pinned to one CPU (`taskset -c 0`), all of may's threads included."
+    };
     let mut text = format!(
         "{};\n{}\n",
         bench.machine.line(),
-        rustc_may_and_gevent(bench),
+        versions(bench, &["may"], &[Package::Gevent]),
     );
     text += &format!(
         "100 coroutines sleep 50 ms on one worker while a hog works for {hog} ms. Each\n\
-         figure is the median over {} of `cargo run --release -p ch04-05-switching -- {hog}`{}.\n\n",
+         figure is the median over {} of `taskset -c 0 cargo run --release -p ch04-05-switching -- {hog}`{}.\n\
+         {pinned}\n\n",
         markdown::runs(bench.runs),
-        and_python(python.is_some(), &format!("switching.py {hog}"))
+        and_python(!gevents.is_empty(), &format!("switching.py {hog}"))
     );
     text += &table.render();
     Ok(vec![Output::new("switching.md", text)])
+}
+
+/// `taskset -c 0` where taskset exists, else nothing.
+fn one_cpu() -> Vec<std::ffi::OsString> {
+    let taskset = Program::new("taskset")
+        .args(["-c", "0", "true"])
+        .run()
+        .is_ok();
+    if taskset {
+        ["taskset", "-c", "0"].map(Into::into).into()
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

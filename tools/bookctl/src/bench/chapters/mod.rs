@@ -19,6 +19,7 @@ use anyhow::{Context, Result};
 use regex::Regex;
 
 use super::Bench;
+use super::python::Package;
 use super::runner::{Program, Progress};
 use super::stats::median;
 
@@ -59,37 +60,21 @@ pub(super) fn median_figure(pattern: &str, runs: &[String], program: &str) -> Re
     median(&values).context("no runs")
 }
 
-pub(super) fn rustc_and_python(bench: &Bench, extra: &str) -> String {
-    let python = bench.python.version.as_deref().map(|v| format!(", {v}"));
-    format!(
-        "{} (release build){}{}.",
-        bench.machine.rustc,
-        python.unwrap_or_default(),
-        extra
-    )
+/// The versions line of a file: rustc, the `crates` (`may`), then every
+/// interpreter with the `packages` its rows used.
+pub(super) fn versions(bench: &Bench, crates: &[&str], packages: &[Package]) -> String {
+    let mut versions = vec![format!("{} (release build)", bench.machine.rustc)];
+    versions.extend(crates.iter().map(|name| bench.crate_version(name)));
+    versions.extend(bench.python.stamps(packages));
+    format!("{}.", versions.join(", "))
 }
 
-/// The versions line of a may-and-gevent file: rustc, may, then Python and
-/// gevent where they ran.
-pub(super) fn rustc_may_and_gevent(bench: &Bench) -> String {
-    let python: String = bench
-        .python
-        .versions(true)
-        .into_iter()
-        .map(|version| format!(", {version}"))
-        .collect();
-    format!(
-        "{} (release build), {}{python}.",
-        bench.machine.rustc,
-        bench.crate_version("may")
-    )
-}
-
-/// " and of `python3 <command>`" when the Python twin ran, else nothing: the
-/// end of a sentence that names the commands behind a file's medians.
+/// " and of `python3 <command>` on each interpreter" when a Python twin
+/// ran, else nothing: the end of a sentence that names the commands behind
+/// a file's medians.
 pub(super) fn and_python(ran: bool, command: &str) -> String {
     if ran {
-        format!(" and of `python3 {command}`")
+        format!(" and of `python3 {command}` on each interpreter")
     } else {
         String::new()
     }
