@@ -57,6 +57,7 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Only this suite (repeatable): cpu, sleepers, echo, no-gil,
+        /// false-sharing,
         /// process-pool, blocking, scale, switching, may-limits.
         #[arg(long, value_name = "SUITE")]
         only: Vec<String>,
