@@ -19,8 +19,8 @@ fn main() {
     let letters = thread::spawn(print_letters);
 
     // `join` waits for a thread to finish. It returns
-    // `Err` if the thread panicked, and `expect`
-    // passes that panic on to `main`.
+    // `Err` if the thread panicked; `expect` then
+    // panics in `main` too, with its own message.
     numbers.join().expect("the numbers thread panicked");
     letters.join().expect("the letters thread panicked");
 

@@ -91,6 +91,11 @@ const SUITES: &[Suite] = &[
         run: chapters::no_gil,
     },
     Suite {
+        name: "false-sharing",
+        packages: &["ch01-12-false-sharing"],
+        run: chapters::false_sharing,
+    },
+    Suite {
         name: "process-pool",
         packages: &["ch02-03-primes-on-processes"],
         run: chapters::process_pool,

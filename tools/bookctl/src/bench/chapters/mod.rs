@@ -1,16 +1,19 @@
-//! The six measured files that chapters 1-4 include, in the shape the text
+//! The measured files that chapters 1-4 include, in the shape the text
 //! relies on: each suite runs a listing (release build) and its Python twin
 //! beside it, with the arguments the book quotes, and parses the lines the
 //! listing prints (their format is pinned by the listing's `output.txt`).
 //!
 //! - [`shown`]: `no-gil.md`, `process-pool.md` show a whole median run;
 //! - [`lateness`]: `blocking.md`, `switching.md` tabulate lateness lines;
-//! - [`figures`]: `scale.md`, `may-limits.md` tabulate single figures.
+//! - [`figures`]: `scale.md`, `may-limits.md` tabulate single figures;
+//! - [`false_sharing`]: `false-sharing.md`, one listing's two layouts.
 
+mod false_sharing;
 mod figures;
 mod lateness;
 mod shown;
 
+pub use false_sharing::false_sharing;
 pub use figures::{may_limits, scale};
 pub use lateness::{blocking, switching};
 pub use shown::{no_gil, process_pool};
