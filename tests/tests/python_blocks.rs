@@ -136,7 +136,9 @@ fn python_blocks(chapter: &Path, markdown: &str) -> Vec<PythonBlock> {
 
     let mut blocks: Vec<PythonBlock> = Vec::new();
     let mut open: Option<(String, usize, String)> = None; // (info, offset, text)
-    let mut awaiting_output = false;
+    // Python blocks since the last other code block: a text block after
+    // them is the output of each (two twins may share one output).
+    let mut awaiting_output: Vec<usize> = Vec::new();
     for (event, range) in Parser::new(markdown).into_offset_iter() {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
@@ -148,6 +150,8 @@ fn python_blocks(chapter: &Path, markdown: &str) -> Vec<PythonBlock> {
                 }
             }
             Event::End(TagEnd::CodeBlock) => {
+                // A text block after Python blocks, with prose but no other
+                // code between them, is what they print.
                 let Some((info, offset, body)) = open.take() else {
                     continue;
                 };
@@ -166,18 +170,15 @@ fn python_blocks(chapter: &Path, markdown: &str) -> Vec<PythonBlock> {
                         following_text: None,
                     }),
                     Some("text") => {
-                        // A text block right after a Python block (prose
-                        // between them allowed, no other code) is its output.
-                        if awaiting_output && let Some(last) = blocks.last_mut() {
-                            last.following_text = Some(body);
+                        for index in awaiting_output.drain(..) {
+                            blocks[index].following_text = Some(body.clone());
                         }
-                        awaiting_output = false;
-                        continue;
                     }
-                    _ => {}
+                    _ => awaiting_output.clear(),
                 }
-                awaiting_output = blocks.last().is_some_and(|b| b.following_text.is_none())
-                    && info.split([' ', '\t', ',']).next() == Some("python");
+                if info.split([' ', '\t', ',']).next() == Some("python") {
+                    awaiting_output.push(blocks.len() - 1);
+                }
             }
             _ => {}
         }
@@ -475,19 +476,22 @@ fn hidden_lines_are_shown_as_mdbook_shows_them() {
 
 #[test]
 fn blocks_take_their_attributes_and_the_text_block_after_them() {
-    let chapter = "# T\n\n```python,output=unordered\nprint(1)\n```\n\nIt prints:\n\n```text\n1\n```\n\n```python,requires=3.14\n~import sys\nprint(2)\n```\n\n```rust\nfn main() {}\n```\n\n```text\nnot Python's\n```\n";
+    let chapter = "# T\n\n```python,output=unordered\nprint(1)\n```\n\n```python,output\nprint(1)\n```\n\nBoth print:\n\n```text\n1\n```\n\n```python,requires=3.14\n~import sys\nprint(2)\n```\n\n```rust\nfn main() {}\n```\n\n```text\nnot Python's\n```\n";
     let blocks = python_blocks(Path::new("t.md"), chapter);
-    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks.len(), 3);
     assert_eq!(
         blocks[0].attributes.get("output").map(String::as_str),
         Some("unordered")
     );
+    // Two twins before one text block share it.
     assert_eq!(blocks[0].following_text.as_deref(), Some("1\n"));
+    assert_eq!(blocks[1].following_text.as_deref(), Some("1\n"));
     assert_eq!(blocks[0].line, 3);
     assert_eq!(
-        blocks[1].attributes.get("requires").map(String::as_str),
+        blocks[2].attributes.get("requires").map(String::as_str),
         Some("3.14")
     );
-    assert_eq!(blocks[1].program, "import sys\nprint(2)\n");
-    assert!(blocks[1].following_text.is_none());
+    assert_eq!(blocks[2].program, "import sys\nprint(2)\n");
+    // A Rust block in between: the text after it is not the Python's.
+    assert!(blocks[2].following_text.is_none());
 }
