@@ -14,6 +14,9 @@ pub struct Machine {
     pub os: String,
     /// `rustc 1.95.0`.
     pub rustc: String,
+    /// Whether stamps report the load average when they are written, so
+    /// that a figure measured on a busy machine says so.
+    pub report_load: bool,
 }
 
 impl Machine {
@@ -42,13 +45,24 @@ impl Machine {
             cores,
             os,
             rustc,
+            report_load: cfg!(target_os = "linux"),
         }
     }
 
-    /// `Measured on 2026-11-24: AMD EPYC, 2 cores, Linux 6.18.44`.
+    /// `Measured on 2026-11-24: AMD EPYC, 2 cores, Linux 6.18.44`, and on
+    /// Linux `, load average 2.10 (1 min) and 1.95 (15 min) as this was
+    /// written`: the benchmark itself keeps up to 2 cores busy, so much above
+    /// that means something else ran beside it.
     pub fn line(&self) -> String {
+        let load = if self.report_load {
+            load_average().map_or_else(String::new, |(one, fifteen)| {
+                format!(", load average {one} (1 min) and {fifteen} (15 min) as this was written")
+            })
+        } else {
+            String::new()
+        };
         format!(
-            "Measured on {}: {}, {} cores, {}",
+            "Measured on {}: {}, {} cores, {}{load}",
             self.date, self.cpu, self.cores, self.os
         )
     }
@@ -60,6 +74,15 @@ impl Machine {
         versions.extend(tools.iter().cloned());
         format!("{}; {}.", self.line(), versions.join(", "))
     }
+}
+
+/// The 1- and 15-minute load averages, as `/proc/loadavg` gives them.
+fn load_average() -> Option<(String, String)> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_whitespace();
+    let one = fields.next()?.to_owned();
+    let fifteen = fields.nth(1)?.to_owned();
+    Some((one, fifteen))
 }
 
 /// `may 0.3.51`: the version of a crate in the book's `Cargo.lock` (the one
@@ -130,6 +153,7 @@ mod tests {
             cores: 2,
             os: "Linux 6.18.44".into(),
             rustc: "rustc 1.95.0".into(),
+            report_load: false,
         };
         assert_eq!(
             machine.stamp(&["Python 3.11.7".into(), "gevent 26.9.0".into()]),
