@@ -1,5 +1,5 @@
 //! Listing 7-4: two threads take two locks in opposite orders and deadlock;
-//! a watchdog thread asks parking_lot which threads wait for each other,
+//! the main thread, as a watchdog, asks parking_lot which threads wait for each other,
 //! reports them, and ends the process.
 
 use std::path::Path;
@@ -35,7 +35,13 @@ fn main() {
         thread::spawn(move || transfer(&accounts, from, to, &both_hold_one));
     }
 
-    // ANCHOR: watchdog
+    watchdog();
+}
+
+// ANCHOR: watchdog
+/// Looks for a deadlock every few milliseconds; reports the first one found
+/// and ends the process.
+fn watchdog() -> ! {
     let started = Instant::now();
     let cycles = loop {
         // Polling, not synchronisation: a deadlock can only be seen after
@@ -74,5 +80,5 @@ fn main() {
     // A service would log this and abort, so that it restarts. The two
     // clerks can never finish: end the process without waiting for them.
     std::process::exit(0);
-    // ANCHOR_END: watchdog
 }
+// ANCHOR_END: watchdog
