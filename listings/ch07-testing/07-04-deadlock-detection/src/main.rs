@@ -1,6 +1,6 @@
 //! Listing 7-4: two threads take two locks in opposite orders and deadlock;
-//! the main thread, as a watchdog, asks parking_lot which threads wait for each other,
-//! reports them, and ends the process.
+//! the main thread, as a watchdog, asks parking_lot which threads wait for
+//! each other, reports them, and ends the process.
 
 use std::path::Path;
 use std::sync::{Arc, Barrier};
