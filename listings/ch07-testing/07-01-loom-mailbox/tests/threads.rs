@@ -8,7 +8,7 @@ use std::thread;
 /// finds the mailbox full must find the value.
 macro_rules! race_rounds {
     ($mailbox:ty) => {
-        for round in 1..=500_u64 {
+        for round in 1..=200_u64 {
             let mailbox = <$mailbox>::new();
             thread::scope(|scope| {
                 scope.spawn(|| mailbox.put(round));
