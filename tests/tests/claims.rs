@@ -25,6 +25,9 @@
 //!           | FILE.md/REGEX/                       the regex's first group
 //! ```
 //!
+//! `<!-- check: none, because … -->` marks a paragraph that uses a comparing
+//! word without comparing measured figures; the reason is for the reviewer.
+//!
 //! A row is the first table row (of any table in the file) having a cell equal
 //! to every key; the column is matched against the header. `≈` means within
 //! 10 % unless `within N%` says otherwise. A cell's value is its first number
@@ -47,6 +50,9 @@ fn every_checked_claim_holds_against_the_measured_files() {
     let mut checked = 0;
     for chapter in book.source_chapters() {
         for claim in claims_in(&chapter.content) {
+            if claim.check.starts_with("none") {
+                continue; // the sentence says it compares nothing measured
+            }
             checked += 1;
             let place = format!("src/{}:{}", chapter.path.display(), claim.line);
             match Check::parse(&claim.check).and_then(|check| check.evaluate(&measured)) {
