@@ -1,0 +1,176 @@
+//! `pyo3.md`: Part 6's prime count, called from Python. Pure Python (serial
+//! and two threads) against the extension module `primes_rs` (Listing 6-1):
+//! one call, two Python threads calling it with the GIL held and with the
+//! GIL released, and one call that runs rayon inside. The Rust program of
+//! the `cpu` suite, serial, is the floor.
+//!
+//! The extension is built in release mode with cargo and put on the Python
+//! programs' `PYTHONPATH` (see `crate::extensions`); one abi3 build serves
+//! every CPython from 3.11 on, so a row per interpreter only needs the
+//! Python program run with another `python3`.
+
+use std::ffi::OsString;
+
+use anyhow::{Context, Result, bail};
+
+use super::markdown::{Table, runs, seconds, thousands};
+use super::python::NO_PYTHON;
+use super::runner::{Program, Progress, measure, median_of, number};
+use super::{Bench, Output};
+use crate::extensions;
+
+/// The extension's package and the module Python imports.
+const PACKAGE: &str = "ch06-01-first-extension";
+const MODULE: &str = "primes_rs";
+
+/// The prime count below each size the suite uses: every run is checked.
+fn expected_count(limit: u64) -> Option<u64> {
+    match limit {
+        100_000 => Some(9_592),
+        3_000_000 => Some(216_816),
+        _ => None,
+    }
+}
+
+struct Row {
+    label: &'static str,
+    program: Program,
+}
+
+pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
+    let limit: u64 = bench.size(3_000_000, 100_000);
+    let size = limit.to_string();
+    let mut rows = vec![Row {
+        label: "Rust program, serial (`primes serial`)",
+        program: bench.exe("primes")?.args(["serial", size.as_str()]),
+    }];
+
+    // Kept alive until every row has run: the module lives in it.
+    let mut modules = None;
+    if bench.python.version.is_some() {
+        let pure = |variant: &str| {
+            bench
+                .python("bench/python/primes.py")
+                .map(|program| program.args([variant, size.as_str()]))
+        };
+        for (label, variant) in [
+            ("pure Python, serial", "serial"),
+            ("pure Python, `threading.Thread` ×2", "threads"),
+        ] {
+            if let Some(program) = pure(variant) {
+                rows.push(Row { label, program });
+            }
+        }
+
+        let libraries = extensions::build(&bench.root, &[PACKAGE], &["--release"])
+            .context("cannot build the extension module primes_rs")?;
+        let library = libraries
+            .get(MODULE)
+            .with_context(|| format!("cargo built no library named {MODULE}"))?;
+        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        extensions::stage(dir.path(), MODULE, library)?;
+        let mut python_path = OsString::from("PYTHONPATH=");
+        python_path.push(dir.path());
+        let with_module = [OsString::from("env"), python_path];
+        modules = Some(dir);
+
+        let extension = |variant: &str| {
+            bench
+                .python("bench/python/primes_ext.py")
+                .map(|program| program.args([variant, size.as_str()]).wrapped(&with_module))
+        };
+        for (label, variant) in [
+            ("`count_primes`, one call", "serial"),
+            (
+                "`threading.Thread` ×2 calling `count_primes` (GIL held)",
+                "threads",
+            ),
+            (
+                "`threading.Thread` ×2 calling `count_primes_detached` (GIL released)",
+                "threads-detached",
+            ),
+            (
+                "`count_primes_parallel`, one call (rayon inside)",
+                "parallel",
+            ),
+        ] {
+            if let Some(program) = extension(variant) {
+                rows.push(Row { label, program });
+            }
+        }
+    }
+
+    let check = |record: &serde_json::Value| {
+        let count = number(record, "count")? as u64;
+        match expected_count(limit) {
+            Some(expected) if count != expected => {
+                bail!("it counted {count} primes below {limit}, expected {expected}")
+            }
+            _ => Ok(()),
+        }
+    };
+    let mut progress = Progress::new(suite, rows.len());
+    let mut medians = Vec::new();
+    for row in &rows {
+        progress.next();
+        let what = row.label.replace('`', "");
+        let records = measure(&progress, &what, &row.program, bench.runs, check)?;
+        medians.push(median_of(&records, "secs")?);
+    }
+    drop(modules);
+
+    let time_of = |label_start: &str| {
+        rows.iter()
+            .zip(&medians)
+            .find(|(row, _)| row.label.starts_with(label_start))
+            .map(|(_, secs)| *secs)
+    };
+    let pure_serial = time_of("pure Python, serial");
+    let one_call = time_of("`count_primes`, one call");
+    let ratio = |baseline: Option<f64>, secs: f64| {
+        baseline.map_or("—".to_owned(), |base| format!("{:.2}x", base / secs))
+    };
+    let mut table = Table::new(&[
+        "variant",
+        "median time",
+        "speedup vs pure Python serial",
+        "speedup vs one `count_primes` call",
+    ]);
+    for (row, &secs) in rows.iter().zip(&medians) {
+        table.row(vec![
+            row.label.to_owned(),
+            seconds(secs),
+            ratio(pure_serial, secs),
+            ratio(one_call, secs),
+        ]);
+    }
+    if bench.python.version.is_none() {
+        table.note(NO_PYTHON);
+    }
+    if let (Some(python), Some(rust)) = (pure_serial, one_call) {
+        table.note(format!(
+            "One call into the extension is {:.0}x as fast as the same count in pure \
+             Python ({} against {}).",
+            python / rust,
+            seconds(rust),
+            seconds(python)
+        ));
+    }
+
+    let mut tools = vec![bench.crate_version("pyo3"), bench.crate_version("rayon")];
+    tools.extend(bench.python.versions(false));
+    let mut text = bench.machine.stamp(&tools);
+    text += &format!(
+        "\nPrimes below {limit} by trial division, called from Python; medians over {} of \
+         each variant, every run checked to count {} primes. The extension is Listing 6-1's \
+         `primes_rs`, built with `--release` for the stable ABI (abi3) of CPython 3.11 and \
+         later. The threads take 64 chunks one at a time, as in the `cpu` suite (one row by \
+         hand: `python3 bench/python/primes_ext.py threads-detached {limit}` with `primes_rs` \
+         importable, or `python3 bench/python/primes.py threads {limit}`). A 2-core \
+         machine's ceiling is a 2.0x speedup.\n\n",
+        runs(bench.runs),
+        expected_count(limit).map_or("the same".into(), |n| thousands(n as f64)),
+    );
+    text += &table.render();
+    Ok(vec![Output::new("pyo3.md", text)])
+}
