@@ -109,15 +109,25 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             _ => Ok(()),
         }
     };
-    let mut progress = Progress::new(suite, rows.len());
-    let mut medians = Vec::new();
-    for row in &rows {
-        progress.next();
-        let what = row.label.replace('`', "");
-        let records = measure(&progress, &what, &row.program, bench.runs, check)?;
-        medians.push(median_of(&records, "secs")?);
+    // Round after round, each row once per round, rather than all the runs
+    // of one row and then the next: a machine whose load drifts during the
+    // suite then disturbs every row alike, and the ratios stay fair.
+    let load_before = load_average();
+    let mut progress = Progress::new(suite, rows.len() * bench.runs);
+    let mut records = vec![Vec::new(); rows.len()];
+    for run in 1..=bench.runs {
+        for (row, records) in rows.iter().zip(&mut records) {
+            progress.next();
+            let what = format!("{} (round {run})", row.label.replace('`', ""));
+            records.extend(measure(&progress, &what, &row.program, 1, check)?);
+        }
     }
     drop(modules);
+    let load_after = load_average();
+    let medians = records
+        .iter()
+        .map(|records| median_of(records, "secs"))
+        .collect::<Result<Vec<f64>>>()?;
 
     let time_of = |label_start: &str| {
         rows.iter()
@@ -162,7 +172,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut text = bench.machine.stamp(&tools);
     text += &format!(
         "\nPrimes below {limit} by trial division, called from Python; medians over {} of \
-         each variant, every run checked to count {} primes. The extension is Listing 6-1's \
+         each variant, taken in rounds (every variant once per round), every run checked to count {} primes. The extension is Listing 6-1's \
          `primes_rs`, built with `--release` for the stable ABI (abi3) of CPython 3.11 and \
          later. The threads take 64 chunks one at a time, as in the `cpu` suite (one row by \
          hand: `python3 bench/python/primes_ext.py threads-detached {limit}` with `primes_rs` \
@@ -171,6 +181,20 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         runs(bench.runs),
         expected_count(limit).map_or("the same".into(), |n| thousands(n as f64)),
     );
-    text += &table.render();
+    if let (Some(before), Some(after)) = (load_before, load_after) {
+        // Parallel rows need idle cores: say how busy the machine was.
+        text += &format!(
+            "\nThe machine's load average (1 minute, from `/proc/loadavg`) was {before} when \
+             the suite started and {after} when it ended; on {} cores, a load above {} means \
+             that other programs competed for the cores these rows measure.\n",
+            bench.machine.cores, bench.machine.cores
+        );
+    }
     Ok(vec![Output::new("pyo3.md", text)])
+}
+
+/// The 1-minute load average, as `/proc/loadavg` writes it (Linux only).
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next().map(str::to_owned)
 }
