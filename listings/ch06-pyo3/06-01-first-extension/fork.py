@@ -32,8 +32,9 @@ def run_child(method, timeout):
 if __name__ == "__main__":
     # This process starts rayon's pool: two worker threads.
     primes_rs.count_primes_parallel(2, 10_000)
-    # Python 3.12 and later warn here (DeprecationWarning, on stderr) that
-    # forking a process with threads may deadlock the child.
+    # Python 3.12 and later warn here that forking a process with threads
+    # may deadlock the child: a DeprecationWarning, shown with
+    # `python3 -W default fork.py`.
     print("fork:      ", run_child("fork", HUNG_AFTER))
     print("forkserver:", run_child("forkserver", START_UP))
     print("spawn:     ", run_child("spawn", START_UP))
