@@ -181,6 +181,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         runs(bench.runs),
         expected_count(limit).map_or("the same".into(), |n| thousands(n as f64)),
     );
+    text += &table.render();
     if let (Some(before), Some(after)) = (load_before, load_after) {
         // Parallel rows need idle cores: say how busy the machine was.
         text += &format!(
