@@ -57,7 +57,7 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Only this suite (repeatable): cpu, sleepers, echo, no-gil,
-        /// process-pool, blocking, scale, switching, may-limits.
+        /// process-pool, blocking, scale, switching, may-limits, pyo3.
         #[arg(long, value_name = "SUITE")]
         only: Vec<String>,
         /// Runs per figure (default 5, echo 3; --quick: 1).
