@@ -108,9 +108,8 @@ mod async_rs {
 
     /// Registered with `atexit` when the module is imported: before the
     /// interpreter shuts down, wait (at most 5 s) until no thread is still
-    /// delivering a result. On CPython 3.11 to 3.13, a thread that tries to
-    /// attach while the interpreter is finalizing is terminated, and the
-    /// process aborts.
+    /// delivering a result: a thread that attaches while the interpreter is
+    /// finalizing can crash the process (CPython issue gh-124619).
     #[pyfunction]
     fn wait_for_deliveries(py: Python<'_>) {
         py.detach(|| {
