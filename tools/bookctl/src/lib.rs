@@ -7,6 +7,7 @@ pub mod book;
 pub mod cargo;
 pub mod diagnostics;
 pub mod error;
+pub mod extensions;
 pub mod includes;
 pub mod linkcheck;
 pub mod listings;

@@ -21,6 +21,14 @@ pub struct Listing {
 pub enum ListingKind {
     /// A Cargo package whose `output.txt` is checked against a real run.
     Program { package: String, check: OutputCheck },
+    /// A Python extension module (a `cdylib` built with PyO3, Part 6) that
+    /// Python imports as `module`; the `*.py` programs beside it use it, and
+    /// each program's `<name>.output.txt` is checked against a real run.
+    Extension {
+        package: String,
+        module: String,
+        check: OutputCheck,
+    },
     /// A `main.rs` that must fail to compile with the error in `main.stderr`.
     CompileFail,
 }
@@ -35,6 +43,16 @@ pub struct OutputCheck {
 #[derive(Deserialize)]
 struct Manifest {
     package: Package,
+    #[serde(default)]
+    lib: Lib,
+}
+
+/// The `[lib]` table: a `cdylib` named here is a Python extension module.
+#[derive(Deserialize, Default)]
+struct Lib {
+    name: Option<String>,
+    #[serde(default, rename = "crate-type")]
+    crate_type: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,13 +119,20 @@ fn read_program(manifest: &Path) -> Result<ListingKind, BookError> {
         .iter()
         .map(|pattern| Regex::new(pattern).map_err(|e| malformed(e.to_string())))
         .collect::<Result<_, _>>()?;
-    Ok(ListingKind::Program {
-        package: parsed.package.name,
-        check: OutputCheck {
-            unordered: book.output == OutputMode::Unordered,
-            masks,
-        },
-    })
+    let check = OutputCheck {
+        unordered: book.output == OutputMode::Unordered,
+        masks,
+    };
+    let package = parsed.package.name;
+    if parsed.lib.crate_type.iter().any(|kind| kind == "cdylib") {
+        let module = parsed.lib.name.unwrap_or_else(|| package.replace('-', "_"));
+        return Ok(ListingKind::Extension {
+            package,
+            module,
+            check,
+        });
+    }
+    Ok(ListingKind::Program { package, check })
 }
 
 fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, BookError> {

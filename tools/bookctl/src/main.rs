@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use bookctl::bench;
 use bookctl::listings::{self, ListingKind};
 use bookctl::outputs::{self, Outcome};
 use bookctl::{Book, BookError, linkcheck, serve};
+use bookctl::{bench, extensions};
 use clap::{Parser, Subcommand};
 
 /// Build and check "Concurrency in Rust for Python Programmers".
@@ -58,7 +58,7 @@ enum Command {
         quick: bool,
         /// Only this suite (repeatable): cpu, sleepers, echo, no-gil,
         /// false-sharing, process-pool, blocking, scale, switching,
-        /// may-limits.
+        /// may-limits, pyo3.
         #[arg(long, value_name = "SUITE")]
         only: Vec<String>,
         /// Runs per figure (default 5, echo 3; --quick: 1).
@@ -153,32 +153,78 @@ fn check_outputs(root: &Path, bless: bool, filter: Option<&str>) -> Result<()> {
     let selected: Vec<_> = listings::discover(root)?
         .into_iter()
         .filter(|listing| match &listing.kind {
-            ListingKind::Program { package, .. } => filter.is_none_or(|f| package.contains(f)),
+            ListingKind::Program { package, .. } | ListingKind::Extension { package, .. } => {
+                filter.is_none_or(|f| package.contains(f))
+            }
             ListingKind::CompileFail => false,
         })
         .collect();
     if selected.is_empty() {
         bail!("no listing package matches {filter:?}");
     }
-    let executables = outputs::build(root, &selected)?;
+    let (programs, extensions): (Vec<_>, Vec<_>) = selected
+        .into_iter()
+        .partition(|listing| matches!(listing.kind, ListingKind::Program { .. }));
     let mut failures = 0;
-    for listing in &selected {
-        let ListingKind::Program { package, .. } = &listing.kind else {
-            continue;
-        };
-        let Some(executable) = executables.get(package) else {
-            bail!("cargo built no executable for {package}");
-        };
-        match outputs::check(listing, executable, bless) {
-            Outcome::Matches => println!("ok       {package}"),
-            Outcome::Blessed => println!("wrote    {}/output.txt", listing.id),
-            Outcome::Differs { expected, actual } => {
-                failures += 1;
-                println!("DIFFERS  {package}\n--- output.txt\n{expected}--- this run\n{actual}");
-            }
-            Outcome::Failed(reason) => {
-                failures += 1;
-                println!("FAILED   {package}: {reason}");
+    let mut report = |name: &str, written: String, outcome: Outcome| match outcome {
+        Outcome::Matches => println!("ok       {name}"),
+        Outcome::Blessed => println!("wrote    {written}"),
+        Outcome::Differs { expected, actual } => {
+            failures += 1;
+            println!("DIFFERS  {name}\n--- expected\n{expected}--- this run\n{actual}");
+        }
+        Outcome::Failed(reason) => {
+            failures += 1;
+            println!("FAILED   {name}: {reason}");
+        }
+    };
+    if !programs.is_empty() {
+        let executables = outputs::build(root, &programs)?;
+        for listing in &programs {
+            let ListingKind::Program { package, .. } = &listing.kind else {
+                continue;
+            };
+            let Some(executable) = executables.get(package) else {
+                bail!("cargo built no executable for {package}");
+            };
+            let outcome = outputs::check(listing, executable, bless);
+            report(package, format!("{}/output.txt", listing.id), outcome);
+        }
+    }
+    if !extensions.is_empty() {
+        if let Some(reason) = extensions::python_missing() {
+            bail!("the extension listings need Python: {reason}");
+        }
+        let packages: Vec<&str> = extensions
+            .iter()
+            .filter_map(|listing| match &listing.kind {
+                ListingKind::Extension { package, .. } => Some(package.as_str()),
+                _ => None,
+            })
+            .collect();
+        let libraries = extensions::build(root, &packages, &["--quiet"])?;
+        let modules = tempfile::tempdir().context("cannot create a temporary directory")?;
+        for listing in &extensions {
+            let ListingKind::Extension {
+                package, module, ..
+            } = &listing.kind
+            else {
+                continue;
+            };
+            let Some(library) = libraries.get(module) else {
+                bail!("cargo built no library for {package}");
+            };
+            extensions::stage(modules.path(), module, library)?;
+            for program in extensions::programs(listing)? {
+                let name = program.file_name().unwrap_or_default().to_string_lossy();
+                let outcome = extensions::check(listing, &program, modules.path(), bless);
+                let written = extensions::output_file(&program);
+                let written = written.file_name().unwrap_or_default().to_string_lossy();
+                report(
+                    &format!("{package} {name}"),
+                    format!("{}/{written}", listing.id),
+                    outcome,
+                );
             }
         }
     }

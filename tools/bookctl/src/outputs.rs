@@ -53,18 +53,24 @@ pub fn check(listing: &Listing, executable: &Path, bless: bool) -> Outcome {
     let ListingKind::Program { check, .. } = &listing.kind else {
         return Outcome::Matches;
     };
-    let actual = match run(executable, &listing.dir) {
-        Ok(stdout) => stdout,
-        Err(reason) => return Outcome::Failed(reason),
-    };
-    let expected_path = listing.dir.join("output.txt");
+    let mut command = Command::new(executable);
+    command.current_dir(&listing.dir);
+    match run(command) {
+        Ok(actual) => compare(check, &listing.dir.join("output.txt"), &actual, bless),
+        Err(reason) => Outcome::Failed(reason),
+    }
+}
+
+/// Compares `actual` with the file `expected_path` as `check` says, or, with
+/// `bless`, writes it there.
+pub fn compare(check: &OutputCheck, expected_path: &Path, actual: &str, bless: bool) -> Outcome {
     if bless {
-        return match std::fs::write(&expected_path, &actual) {
+        return match std::fs::write(expected_path, actual) {
             Ok(()) => Outcome::Blessed,
             Err(e) => Outcome::Failed(format!("cannot write {}: {e}", expected_path.display())),
         };
     }
-    let expected = match std::fs::read_to_string(&expected_path) {
+    let expected = match std::fs::read_to_string(expected_path) {
         Ok(text) => text,
         Err(e) => {
             return Outcome::Failed(format!(
@@ -73,7 +79,7 @@ pub fn check(listing: &Listing, executable: &Path, bless: bool) -> Outcome {
             ));
         }
     };
-    let (expected, actual) = (comparable(check, &expected), comparable(check, &actual));
+    let (expected, actual) = (comparable(check, &expected), comparable(check, actual));
     if expected == actual {
         Outcome::Matches
     } else {
@@ -98,15 +104,16 @@ pub fn comparable(check: &OutputCheck, text: &str) -> String {
     }
 }
 
-/// Runs `executable` in `dir` and returns its standard output, or why it failed.
-fn run(executable: &Path, dir: &Path) -> Result<String, String> {
-    let mut child = Command::new(executable)
-        .current_dir(dir)
+/// Runs `command` (its standard input closed) and returns its standard
+/// output, or why it failed; a run longer than [`TIME_LIMIT`] is killed.
+pub fn run(mut command: Command) -> Result<String, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", executable.display()))?;
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
     // Drain both pipes on their own threads so a chatty program cannot block.
     let stdout = cargo::drain(child.stdout.take());
     let stderr = cargo::drain(child.stderr.take());

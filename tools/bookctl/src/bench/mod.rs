@@ -15,6 +15,7 @@ mod stamp;
 mod stats;
 mod suite_cpu;
 mod suite_echo;
+mod suite_pyo3;
 mod suite_sleepers;
 mod svg;
 
@@ -119,6 +120,13 @@ const SUITES: &[Suite] = &[
         name: "may-limits",
         packages: &["ch04-07-limits"],
         run: chapters::may_limits,
+    },
+    Suite {
+        name: "pyo3",
+        // The extension module is a library, not a program: the suite
+        // builds it itself (and `primes`, which book-bench always builds).
+        packages: &[],
+        run: suite_pyo3::run,
     },
 ];
 

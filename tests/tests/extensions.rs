@@ -1,0 +1,163 @@
+//! Part 6's listings are Python extension modules (PyO3). Each is built with
+//! cargo, copied where Python imports it from, and every Python program
+//! beside it runs and prints what its `<name>.output.txt` shows (see
+//! `bookctl::extensions`). No maturin and no virtual environment: `.ci/run`
+//! checks the reader's `maturin develop` path separately. Without `python3`
+//! the checks are skipped, and say so.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::thread;
+
+use bookctl::extensions;
+use bookctl::listings::{self, Listing, ListingKind};
+use bookctl::outputs::Outcome;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives inside the book's root")
+}
+
+fn extension_listings() -> Vec<Listing> {
+    listings::discover(root())
+        .expect("the listings are readable")
+        .into_iter()
+        .filter(|listing| matches!(listing.kind, ListingKind::Extension { .. }))
+        .collect()
+}
+
+/// Says on stderr that a check was skipped, and why (libtest hides an
+/// `eprintln!` of a passing test, so straight to stderr).
+fn skipped(what: &str, reason: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}: {reason}");
+}
+
+#[test]
+fn every_extension_listing_runs_its_python_programs() {
+    let listings = extension_listings();
+    assert!(!listings.is_empty(), "no extension listing under listings/");
+    if let Some(reason) = extensions::python_missing() {
+        skipped("the Python programs of Part 6's extension modules", &reason);
+        return;
+    }
+    let packages: Vec<&str> = listings
+        .iter()
+        .filter_map(|listing| match &listing.kind {
+            ListingKind::Extension { package, .. } => Some(package.as_str()),
+            _ => None,
+        })
+        .collect();
+    let libraries =
+        extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build");
+    let modules = tempfile::tempdir().expect("a temporary directory");
+    let mut programs = Vec::new();
+    for listing in &listings {
+        let ListingKind::Extension { module, .. } = &listing.kind else {
+            continue;
+        };
+        let library = libraries
+            .get(module)
+            .unwrap_or_else(|| panic!("cargo built no library named {module}"));
+        extensions::stage(modules.path(), module, library).expect("the module is copied");
+        let found = extensions::programs(listing).expect("the listing is readable");
+        assert!(!found.is_empty(), "{} has no Python program", listing.id);
+        programs.extend(found.into_iter().map(|program| (listing, program)));
+    }
+
+    // All at once: most of them wait (for a child, a timer, a thread) more
+    // than they compute, and their timings are masked.
+    let problems = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for (listing, program) in &programs {
+            let (problems, modules) = (&problems, modules.path());
+            scope.spawn(move || {
+                let name = format!("{}/{}", listing.id, file_name(program));
+                let problem = match extensions::check(listing, program, modules, false) {
+                    Outcome::Matches | Outcome::Blessed => return,
+                    Outcome::Differs { expected, actual } => format!(
+                        "{name}: output differs\n--- expected\n{expected}--- this run\n{actual}"
+                    ),
+                    Outcome::Failed(reason) => format!("{name}: {reason}"),
+                };
+                problems.lock().expect("no checker panicked").push(problem);
+            });
+        }
+    });
+    let problems = problems.into_inner().expect("no checker panicked");
+    assert!(
+        problems.is_empty(),
+        "{}\n(if the change is intended: cargo book outputs --bless -p ch06)",
+        problems.join("\n\n")
+    );
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A free-threaded CPython (`python3.14t`, `python3.13t`) on the PATH.
+fn free_threaded_python() -> Option<PathBuf> {
+    ["python3.15t", "python3.14t", "python3.13t"]
+        .into_iter()
+        .find(|name| {
+            Command::new(name)
+                .args(["-c", "import sys; assert not sys._is_gil_enabled()"])
+                .output()
+                .is_ok_and(|output| output.status.success())
+        })
+        .map(PathBuf::from)
+}
+
+#[test]
+fn a_free_threaded_python_imports_primes_rs_without_the_gil() {
+    // `#[pymodule(gil_used = false)]` is a promise that a free-threaded
+    // interpreter checks on import: a module without it turns the GIL back
+    // on (with a RuntimeWarning). The stable ABI (abi3) is not available
+    // on free-threaded builds before 3.15, so PyO3 builds a
+    // version-specific module for that interpreter, in a target directory
+    // of its own so that the abi3 build above is not rebuilt every time.
+    let Some(python) = free_threaded_python() else {
+        skipped(
+            "the free-threaded import of primes_rs",
+            "no free-threaded CPython (python3.14t or python3.13t) on the PATH",
+        );
+        return;
+    };
+    let target = root().join("target/free-threaded");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root())
+        .args(["build", "--quiet", "-p", "ch06-01-first-extension"])
+        .arg("--target-dir")
+        .arg(&target)
+        .env("PYO3_PYTHON", &python)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the free-threaded build failed");
+    let modules = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(
+        target.join("debug/libprimes_rs.so"),
+        modules.path().join("primes_rs.so"),
+    )
+    .expect("the module is copied");
+    let output = Command::new(&python)
+        // An import that re-enabled the GIL would only warn: make it fail.
+        .args(["-W", "error::RuntimeWarning", "-c"])
+        .arg(
+            "import sys, primes_rs\n\
+             assert not sys._is_gil_enabled(), 'importing primes_rs enabled the GIL'\n\
+             assert primes_rs.count_primes(2, 100_000) == 9_592",
+        )
+        .env("PYTHONPATH", modules.path())
+        .output()
+        .expect("the free-threaded interpreter runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
