@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use bookctl::serve::runner::{Crates, Edition, Limits, Outcome, RunStatus, Runner};
 use bookctl::serve::{CratesFrom, Options, Server};
+use common::{all_gone, started, unique_seconds};
+
+mod common;
 
 /// A book of one chapter: enough to serve.
 fn small_book() -> tempfile::TempDir {
@@ -135,26 +138,25 @@ fn runs_beyond_the_queue_are_turned_away() {
         ..Limits::default()
     };
     let (server, _book) = server(limits);
-    let signals = tempfile::tempdir().expect("a temporary directory");
-    let (started, release) = (
-        signals.path().join("started"),
-        signals.path().join("release"),
-    );
-    // The first example says it has started and waits for the test's word.
+    let release = tempfile::tempdir().expect("a temporary directory");
+    let release = release.path().join("release");
+    // The first example starts a `sleep` the test can see (examples cannot
+    // write outside their own directory) and waits for the test's word
+    // (which it can read).
+    let seconds = unique_seconds();
     let waiting = format!(
         "fn main() {{
-            std::fs::write({started:?}, \"\").unwrap();
+            let mut sleeper = std::process::Command::new(\"sleep\").arg(\"{seconds}\").spawn().unwrap();
             while !std::path::Path::new({release:?}).exists() {{
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }}
+            sleeper.kill().unwrap();
             println!(\"released\");
         }}"
     );
     std::thread::scope(|scope| {
         let first = scope.spawn(|| run_example(&server, &waiting));
-        while !started.exists() && !first.is_finished() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        assert!(started(&seconds), "the first example did not start");
         let (status, json) = run_example(&server, "fn main() {}");
         std::fs::write(&release, "").expect("release the first run");
         assert_eq!(status, 429, "{json}");
@@ -173,48 +175,30 @@ fn edition() -> Edition {
     Edition::parse("2021").expect("a valid edition")
 }
 
-/// Whether process `pid` is gone (or a zombie: killed, not yet reaped).
-fn is_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        // "pid (comm) S …": the state follows the closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z')),
-    }
-}
-
 #[test]
-fn the_wall_time_limit_kills_the_whole_process_group() {
+fn the_wall_time_limit_kills_the_example_and_its_children() {
     let runner = runner(Limits {
         wall_time: Duration::from_secs(1),
         ..Limits::default()
     });
-    let code = r#"
-        fn main() {
-            let child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
-            println!("child {}", child.id());
+    let seconds = unique_seconds();
+    let code = format!(
+        r#"
+        fn main() {{
+            std::process::Command::new("sleep").arg("{seconds}").spawn().unwrap();
+            println!("started");
             std::thread::sleep(std::time::Duration::from_secs(60));
-        }"#;
-    let Outcome::Ran { output, status } = runner.run(code, edition()).expect("runs") else {
+        }}"#
+    );
+    let Outcome::Ran { output, status } = runner.run(&code, edition()).expect("runs") else {
         panic!("expected a run");
     };
     assert_eq!(status, RunStatus::TimedOut, "{output}");
+    assert!(output.starts_with("started\n"), "{output}");
     assert!(output.contains("killed after 1 s of running"), "{output}");
-    let pid: u32 = output
-        .lines()
-        .find_map(|line| line.strip_prefix("child "))
-        .and_then(|pid| pid.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no child pid in {output:?}"));
     // SIGKILL is delivered at once, but the kernel may take a moment to tear
-    // the process down; wait for it (bounded), then require it gone.
-    for _ in 0..500 {
-        if is_gone(pid) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(is_gone(pid), "the example's child {pid} survived");
+    // the processes down: `all_gone` waits for that (bounded).
+    assert!(all_gone(&seconds), "the example's child survived");
 }
 
 #[test]
