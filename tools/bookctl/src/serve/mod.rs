@@ -1,7 +1,7 @@
 //! `cargo book serve`: the book on 127.0.0.1 with live reload, and a local
 //! stand-in for the Rust playground so that every Run button works offline.
 //!
-//! - [`http`]: just enough HTTP/1.1.
+//! - [`http`]: HTTP/1.1 with hyper, within limits.
 //! - [`routes`]: what each URL answers, and the Host/Origin checks.
 //! - [`reload`]: rebuilding on changes and telling open pages.
 //! - [`runner`]: compiling and running an example within limits.
@@ -247,7 +247,10 @@ impl Server {
             loop {
                 match listener.accept().await {
                     Ok((stream, _)) => {
-                        tokio::spawn(routes::handle(Arc::clone(&app), stream));
+                        let app = Arc::clone(&app);
+                        tokio::spawn(http::serve(stream, move |request| {
+                            routes::handle(Arc::clone(&app), request)
+                        }));
                     }
                     // Too many open files, say: not a reason to stop serving,
                     // but no reason to spin either.
