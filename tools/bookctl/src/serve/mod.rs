@@ -50,6 +50,8 @@ pub struct Options {
     /// 0 picks a free port.
     pub port: u16,
     pub limits: Limits,
+    /// Watch the sources by polling instead of file system events.
+    pub poll: bool,
 }
 
 impl Options {
@@ -61,6 +63,7 @@ impl Options {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 3000,
             limits: Limits::default(),
+            poll: false,
         }
     }
 }
@@ -86,6 +89,11 @@ pub struct Args {
     /// (by default the book's root).
     #[arg(long, value_name = "DIR", conflicts_with = "std_only")]
     crates_from: Option<PathBuf>,
+    /// Find changes to the sources by polling them ten times a second, for
+    /// file systems whose change events do not arrive (network shares,
+    /// some container and VM mounts).
+    #[arg(long)]
+    poll: bool,
     /// Seconds an example may run before it is killed, with everything it started.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     time_limit: u64,
@@ -108,6 +116,7 @@ pub struct Args {
 pub fn run(root: PathBuf, args: &Args) -> Result<()> {
     let mut options = Options::new(root);
     options.port = args.port;
+    options.poll = args.poll;
     if let Some(bind) = args.bind {
         if !bind.is_loopback() {
             eprintln!(
@@ -186,7 +195,8 @@ impl Server {
 
         // The book and the crates are built side by side. The first rendering
         // leaves out the search index, which comes a second later (see `reload`).
-        let sources = reload::Sources::of(&options.root);
+        let sources = reload::Sources::watch(&options.root, options.poll)?;
+        println!("Watching the book's sources with {}.", sources.how);
         // Every rendering goes under one directory, removed when the server
         // stops (also on Ctrl-C, see `wait`).
         let workdir = tempfile::Builder::new()
