@@ -1,5 +1,6 @@
 // Reads the book as a reader does, in headless Chromium: clicks Run on a std,
-// a tokio and a may example and waits for their output, then edits a chapter
+// a tokio and a may example and waits for their output, runs an edited
+// example that takes longer than mdBook's 6 s playground timeout, then edits a chapter
 // and waits for the open page to reload with the edit. Fails on any
 // JavaScript error or console error.
 //
@@ -57,6 +58,22 @@ try {
         const result = block.locator("code.result");
         await result.filter({ hasText: example.output }).waitFor({ timeout: 20_000 });
         console.log(`browser test: ${example.page}: Run showed ${JSON.stringify(example.output)} (${elapsed()})`);
+    }
+
+    // A Run that takes longer than the 6 s mdBook's book.js allows the
+    // playground still shows its output (theme/head.hbs lifts that timer).
+    {
+        const block = page.locator("pre.playground").first();
+        await block.locator("code").first().evaluate(code => {
+            code.textContent = "fn main() {\n" +
+                "    std::thread::sleep(std::time::Duration::from_secs(7));\n" +
+                "    println!(\"done after 7 s\");\n}\n";
+        });
+        await block.hover();
+        await block.locator("button.play-button").click({ timeout: 10_000 });
+        const result = block.locator("code.result");
+        await result.filter({ hasText: "done after 7 s" }).waitFor({ timeout: 30_000 });
+        console.log(`browser test: a 7 s Run showed its output (${elapsed()})`);
     }
 
     // Live reload: the page open (the may chapter) reloads with the edit.
