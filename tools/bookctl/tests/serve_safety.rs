@@ -275,3 +275,58 @@ fn an_unknown_edition_is_refused() {
     let (status, _) = send(address, &head, body);
     assert_eq!(status, 400);
 }
+
+/// Sends raw bytes and returns the status of the answer (0 if none).
+fn send_raw(address: SocketAddr, request: &[u8]) -> u16 {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a read timeout");
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn malformed_requests_get_a_client_error_and_the_server_goes_on() {
+    let (server, _book) = server(Limits::default());
+    let address = server.address();
+    let host = format!("Host: {address}");
+    let huge_header = format!(
+        "GET / HTTP/1.1\r\n{host}\r\nX: {}\r\n\r\n",
+        "x".repeat(64 * 1024)
+    );
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("not HTTP", b"hello\r\n\r\n".to_vec()),
+        (
+            "no Host",
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+        ),
+        ("a 64 KiB header", huge_header.into_bytes()),
+        (
+            "a bad Content-Length",
+            format!(
+                "POST /__bookctl/evaluate.json HTTP/1.1\r\n{host}\r\nContent-Length: -1\r\n\r\n"
+            )
+            .into_bytes(),
+        ),
+        (
+            "a body that is not JSON",
+            format!(
+                "POST /__bookctl/evaluate.json HTTP/1.1\r\n{host}\r\nContent-Length: 3\r\n\
+                 Connection: close\r\n\r\n{{{{x"
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (what, request) in cases {
+        let status = send_raw(address, &request);
+        assert!((400..500).contains(&status), "{what}: status {status}");
+    }
+    assert_eq!(run_example(&server, "fn main() {}").0, 200, "still serving");
+}
