@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bookctl::serve::runner::{Crates, Edition, Limits, Outcome, RunStatus, Runner};
 use bookctl::serve::{CratesFrom, Options, Server};
-use common::{all_gone, started, unique_seconds};
+use common::{all_gone, started, unique_seconds, without_sandbox_note};
 
 mod common;
 
@@ -76,7 +76,11 @@ fn run_example(server: &Server, code: &str) -> (u16, serde_json::Value) {
          Content-Type: application/json"
     );
     let (status, body) = send(address, &head, &evaluate_body(code));
-    let json = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    let mut json: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    if let Some(result) = json["result"].as_str() {
+        json["result"] = without_sandbox_note(result).into();
+    }
     (status, json)
 }
 
@@ -193,6 +197,7 @@ fn the_wall_time_limit_kills_the_example_and_its_children() {
     let Outcome::Ran { output, status } = runner.run(&code, edition()).expect("runs") else {
         panic!("expected a run");
     };
+    let output = without_sandbox_note(&output);
     assert_eq!(status, RunStatus::TimedOut, "{output}");
     assert!(output.starts_with("started\n"), "{output}");
     assert!(output.contains("killed after 1 s of running"), "{output}");
@@ -212,6 +217,7 @@ fn output_over_the_cap_is_truncated() {
     let Outcome::Ran { output, .. } = runner.run(code, edition()).expect("runs") else {
         panic!("expected a run");
     };
+    let output = without_sandbox_note(&output);
     assert!(output.starts_with("0123456789\n"));
     assert!(
         output.ends_with("[output truncated at 10000 bytes]"),
@@ -238,6 +244,7 @@ fn temporary_files_are_removed() {
     let Outcome::Ran { output, .. } = runner.run(writes, edition()).expect("runs") else {
         panic!("expected a run");
     };
+    let output = without_sandbox_note(&output);
     assert!(
         Path::new(output.trim()).starts_with(temp.path()),
         "ran in {output}"

@@ -59,13 +59,11 @@ impl App {
 
 /// Answers one request.
 pub async fn handle(app: Arc<App>, request: Request) -> hyper::Response<Body> {
-    let header = |name| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value: &hyper::header::HeaderValue| value.to_str().ok())
-    };
-    if !header(HOST).is_some_and(|host| app.hosts.iter().any(|h| h == host)) {
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok());
+    if !host.is_some_and(|host| app.hosts.iter().any(|h| h == host)) {
         return refusal(403, "this server only answers requests for its own address").into_hyper();
     }
     let path = request.uri().path().to_owned();

@@ -354,13 +354,10 @@ impl Runner {
             .sandbox
             .command(dir.path(), &example)
             .context("cannot prepare the example's sandbox")?;
-        let mut run = contained.command;
-        // Like the playground: a panic prints its message, not a backtrace
-        // (the sandbox's environment has no RUST_BACKTRACE either).
-        run.env_remove("RUST_BACKTRACE")
-            .env_remove("RUST_LIB_BACKTRACE");
+        // Like the playground, a panic prints its message, not a backtrace:
+        // the example's environment is a fresh one, without RUST_BACKTRACE.
         let (mut output, mut status) = self
-            .supervise(run, self.limits.wall_time)
+            .supervise(contained.command, self.limits.wall_time)
             .context("cannot start the example")?;
         if self.sandbox.is_sandboxed() {
             // bubblewrap exits with 128 + N when the example was killed by signal N.
@@ -376,8 +373,8 @@ impl Runner {
         if let Some(note) = self.sandbox.run_note() {
             output.push_str(&note);
         }
-        // `dir` is dropped here: the example's files go with it; so does its
-        // cgroup, once its last process has gone.
+        // The cgroup goes once the run's last process has, and `dir` with
+        // everything compiled and written in it when this returns.
         drop(contained.cgroup);
         Ok(Outcome::Ran { output, status })
     }

@@ -117,6 +117,11 @@ impl Sandbox {
         self.bwrap.is_ok()
     }
 
+    /// Why Runs are not sandboxed here, if they are not.
+    pub fn why_not(&self) -> Option<&str> {
+        self.bwrap.as_ref().err().map(String::as_str)
+    }
+
     /// What caps the number of processes, or `None` if nothing does.
     pub fn process_cap_holder(&self) -> Option<&'static str> {
         if self.pids_parent.is_some() {

@@ -62,3 +62,12 @@ pub fn started(seconds: &str) -> bool {
     }
     true
 }
+
+/// A Run's output without the line saying it was not sandboxed (where no
+/// sandbox can be made; the sandbox tests check that line).
+pub fn without_sandbox_note(output: &str) -> String {
+    output
+        .split_once("\n[not sandboxed: ")
+        .map_or(output, |(kept, _)| kept)
+        .to_owned()
+}
