@@ -18,7 +18,6 @@ pub mod sandbox;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use anyhow::{Context, Result};
