@@ -62,6 +62,10 @@ pub struct Sandbox {
     caps: Caps,
     /// `bwrap`, when it made a working sandbox here; else why not.
     bwrap: Result<PathBuf, String>,
+    /// Whether the sandbox has a user namespace of its own (not so with a
+    /// setuid bubblewrap where user namespaces are disabled): only then does
+    /// `RLIMIT_NPROC` count the sandbox's processes alone.
+    own_user_namespace: bool,
     /// The cgroup under which each run gets a pids cgroup, when writable.
     pids_parent: Option<PathBuf>,
 }
@@ -86,7 +90,9 @@ impl Sandbox {
     /// Finds out what this machine allows: bubblewrap is tried once with the
     /// very options each Run uses.
     pub fn detect(caps: Caps) -> Sandbox {
-        let bwrap = find_bwrap().and_then(|bwrap| probe(&bwrap).map(|()| bwrap));
+        let probed = find_bwrap().and_then(|bwrap| probe(&bwrap).map(|own| (bwrap, own)));
+        let own_user_namespace = probed.as_ref().is_ok_and(|(_, own)| *own);
+        let bwrap = probed.map(|(bwrap, _)| bwrap);
         let pids_parent = if bwrap.is_ok() {
             pids_cgroup_parent()
         } else {
@@ -95,6 +101,7 @@ impl Sandbox {
         Sandbox {
             caps,
             bwrap,
+            own_user_namespace,
             pids_parent,
         }
     }
@@ -104,6 +111,7 @@ impl Sandbox {
         Sandbox {
             caps,
             bwrap: Err(why.to_owned()),
+            own_user_namespace: false,
             pids_parent: None,
         }
     }
@@ -126,11 +134,17 @@ impl Sandbox {
     pub fn process_cap_holder(&self) -> Option<&'static str> {
         if self.pids_parent.is_some() {
             Some("a pids cgroup")
-        } else if self.is_sandboxed() && !rustix::process::geteuid().is_root() {
+        } else if self.nproc_holds() {
             Some("RLIMIT_NPROC in the sandbox's user namespace")
         } else {
             None
         }
+    }
+
+    /// Whether `RLIMIT_NPROC` counts the run's processes alone: in a user
+    /// namespace of the run's own, and not as root (whom it does not limit).
+    fn nproc_holds(&self) -> bool {
+        self.is_sandboxed() && self.own_user_namespace && !rustix::process::geteuid().is_root()
     }
 
     /// One paragraph for the terminal at startup: what contains a Run here.
@@ -159,7 +173,7 @@ impl Sandbox {
                     .to_owned()
             }
             None => "no cap on processes (RLIMIT_NPROC would count all of your own processes \
-                     outside a sandbox; the time limit ends a fork loop)"
+                     outside a user namespace of the run's own; the time limit ends a fork loop)"
                 .to_owned(),
         };
         let _ = write!(
@@ -230,10 +244,7 @@ impl Sandbox {
             .arg(&inside)
             .arg("--")
             .args(["/bin/sh", "-c"])
-            .arg(limits_script(
-                &self.caps,
-                !rustix::process::geteuid().is_root(),
-            ))
+            .arg(limits_script(&self.caps, self.nproc_holds()))
             .arg(&inside);
         plain_environment(&mut command, dir);
         Ok(Contained { command, cgroup })
@@ -323,20 +334,23 @@ fn find_bwrap() -> Result<PathBuf, String> {
         .ok_or_else(|| "bubblewrap (`bwrap`) is not installed".to_owned())
 }
 
-/// Makes one sandbox like a Run's and runs `true` in it.
-fn probe(bwrap: &Path) -> Result<(), String> {
+/// Makes one sandbox like a Run's and looks around in it: whether it has a
+/// user namespace of its own.
+fn probe(bwrap: &Path) -> Result<bool, String> {
     let dir = tempfile::Builder::new()
         .prefix("bookctl-probe-")
         .tempdir()
         .map_err(|error| format!("cannot create a temporary directory: {error}"))?;
     let output = Command::new(bwrap)
         .args(sandbox_options(dir.path(), MIB))
-        .args(["--", "/bin/sh", "-c", "exit 0"])
+        .args(["--", "/bin/sh", "-c", "readlink /proc/self/ns/user"])
         .stdin(Stdio::null())
         .output()
         .map_err(|error| format!("cannot run {}: {error}", bwrap.display()))?;
     if output.status.success() {
-        return Ok(());
+        let outside = std::fs::read_link("/proc/self/ns/user").unwrap_or_default();
+        let inside = String::from_utf8_lossy(&output.stdout);
+        return Ok(Path::new(inside.trim()) != outside);
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     Err(format!(
