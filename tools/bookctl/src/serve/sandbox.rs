@@ -178,8 +178,8 @@ impl Sandbox {
         };
         let _ = write!(
             text,
-            "\nEach Run is capped at {} MiB of memory, {processes}, {} MiB of files and \
-             {} s of CPU time (see `cargo book serve --help`).",
+            "\nEach Run is capped at {} MiB of memory per process, {processes}, {} MiB of \
+             files and {} s of CPU time per process (see `cargo book serve --help`).",
             caps.memory / MIB,
             caps.file_size / MIB,
             caps.cpu_time.as_secs(),
