@@ -35,6 +35,8 @@ struct Serving {
     child: Child,
     url: String,
     stderr: Arc<Mutex<String>>,
+    /// What it printed before serving.
+    startup: String,
     /// The server's TMPDIR: where it keeps the rendered book.
     temp: tempfile::TempDir,
 }
@@ -62,9 +64,12 @@ impl Serving {
         });
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
+        let mut startup = String::new();
         let url = loop {
             line.clear();
-            if stdout.read_line(&mut line).expect("read stdout") == 0 {
+            let read = stdout.read_line(&mut line).expect("read stdout");
+            startup.push_str(&line);
+            if read == 0 {
                 let _ = child.wait();
                 panic!("bookctl exited before serving: {}", stderr.lock().unwrap());
             }
@@ -78,6 +83,7 @@ impl Serving {
             child,
             url,
             stderr,
+            startup,
             temp,
         }
     }
@@ -232,4 +238,40 @@ fn stopping_the_server_removes_its_files() {
         .map(|entry| entry.expect("an entry").path())
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_cap_out_of_range_is_a_clear_error() {
+    let book = small_book();
+    for (option, value) in [
+        ("--memory-cap", "0"),
+        ("--process-cap", "many"),
+        ("--time-limit", "100000"),
+    ] {
+        let output = serve_command(book.path(), "0")
+            .args([option, value])
+            .output()
+            .expect("bookctl runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{option} {value}: {stderr}");
+        assert!(stderr.contains(option), "{option} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_server_says_at_startup_what_contains_a_run() {
+    let book = small_book();
+    let mut serving = Serving::start(book.path());
+    assert!(serving.stop().success());
+    let said = format!("{}{}", serving.startup, serving.stderr.lock().unwrap());
+    assert!(
+        said.contains("Runs are sandboxed with bubblewrap")
+            || said.contains("warning: Runs are NOT sandboxed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Each Run is capped at 1024 MiB of memory"),
+        "{said}"
+    );
 }

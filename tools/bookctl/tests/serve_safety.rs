@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use bookctl::serve::runner::{Crates, Edition, Limits, Outcome, RunStatus, Runner};
 use bookctl::serve::{CratesFrom, Options, Server};
+use common::{all_gone, started, unique_seconds, without_sandbox_note};
+
+mod common;
 
 /// A book of one chapter: enough to serve.
 fn small_book() -> tempfile::TempDir {
@@ -73,7 +76,11 @@ fn run_example(server: &Server, code: &str) -> (u16, serde_json::Value) {
          Content-Type: application/json"
     );
     let (status, body) = send(address, &head, &evaluate_body(code));
-    let json = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    let mut json: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    if let Some(result) = json["result"].as_str() {
+        json["result"] = without_sandbox_note(result).into();
+    }
     (status, json)
 }
 
@@ -135,26 +142,25 @@ fn runs_beyond_the_queue_are_turned_away() {
         ..Limits::default()
     };
     let (server, _book) = server(limits);
-    let signals = tempfile::tempdir().expect("a temporary directory");
-    let (started, release) = (
-        signals.path().join("started"),
-        signals.path().join("release"),
-    );
-    // The first example says it has started and waits for the test's word.
+    let release = tempfile::tempdir().expect("a temporary directory");
+    let release = release.path().join("release");
+    // The first example starts a `sleep` the test can see (examples cannot
+    // write outside their own directory) and waits for the test's word
+    // (which it can read).
+    let seconds = unique_seconds();
     let waiting = format!(
         "fn main() {{
-            std::fs::write({started:?}, \"\").unwrap();
+            let mut sleeper = std::process::Command::new(\"sleep\").arg(\"{seconds}\").spawn().unwrap();
             while !std::path::Path::new({release:?}).exists() {{
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }}
+            sleeper.kill().unwrap();
             println!(\"released\");
         }}"
     );
     std::thread::scope(|scope| {
         let first = scope.spawn(|| run_example(&server, &waiting));
-        while !started.exists() && !first.is_finished() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        assert!(started(&seconds), "the first example did not start");
         let (status, json) = run_example(&server, "fn main() {}");
         std::fs::write(&release, "").expect("release the first run");
         assert_eq!(status, 429, "{json}");
@@ -173,48 +179,31 @@ fn edition() -> Edition {
     Edition::parse("2021").expect("a valid edition")
 }
 
-/// Whether process `pid` is gone (or a zombie: killed, not yet reaped).
-fn is_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        // "pid (comm) S …": the state follows the closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z')),
-    }
-}
-
 #[test]
-fn the_wall_time_limit_kills_the_whole_process_group() {
+fn the_wall_time_limit_kills_the_example_and_its_children() {
     let runner = runner(Limits {
         wall_time: Duration::from_secs(1),
         ..Limits::default()
     });
-    let code = r#"
-        fn main() {
-            let child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
-            println!("child {}", child.id());
+    let seconds = unique_seconds();
+    let code = format!(
+        r#"
+        fn main() {{
+            std::process::Command::new("sleep").arg("{seconds}").spawn().unwrap();
+            println!("started");
             std::thread::sleep(std::time::Duration::from_secs(60));
-        }"#;
-    let Outcome::Ran { output, status } = runner.run(code, edition()).expect("runs") else {
+        }}"#
+    );
+    let Outcome::Ran { output, status } = runner.run(&code, edition()).expect("runs") else {
         panic!("expected a run");
     };
+    let output = without_sandbox_note(&output);
     assert_eq!(status, RunStatus::TimedOut, "{output}");
+    assert!(output.starts_with("started\n"), "{output}");
     assert!(output.contains("killed after 1 s of running"), "{output}");
-    let pid: u32 = output
-        .lines()
-        .find_map(|line| line.strip_prefix("child "))
-        .and_then(|pid| pid.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no child pid in {output:?}"));
     // SIGKILL is delivered at once, but the kernel may take a moment to tear
-    // the process down; wait for it (bounded), then require it gone.
-    for _ in 0..500 {
-        if is_gone(pid) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(is_gone(pid), "the example's child {pid} survived");
+    // the processes down: `all_gone` waits for that (bounded).
+    assert!(all_gone(&seconds), "the example's child survived");
 }
 
 #[test]
@@ -228,6 +217,7 @@ fn output_over_the_cap_is_truncated() {
     let Outcome::Ran { output, .. } = runner.run(code, edition()).expect("runs") else {
         panic!("expected a run");
     };
+    let output = without_sandbox_note(&output);
     assert!(output.starts_with("0123456789\n"));
     assert!(
         output.ends_with("[output truncated at 10000 bytes]"),
@@ -254,6 +244,7 @@ fn temporary_files_are_removed() {
     let Outcome::Ran { output, .. } = runner.run(writes, edition()).expect("runs") else {
         panic!("expected a run");
     };
+    let output = without_sandbox_note(&output);
     assert!(
         Path::new(output.trim()).starts_with(temp.path()),
         "ran in {output}"
@@ -290,4 +281,59 @@ fn an_unknown_edition_is_refused() {
     let body = br#"{"code": "fn main() {}", "edition": "2024 -o /etc/passwd"}"#;
     let (status, _) = send(address, &head, body);
     assert_eq!(status, 400);
+}
+
+/// Sends raw bytes and returns the status of the answer (0 if none).
+fn send_raw(address: SocketAddr, request: &[u8]) -> u16 {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a read timeout");
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn malformed_requests_get_a_client_error_and_the_server_goes_on() {
+    let (server, _book) = server(Limits::default());
+    let address = server.address();
+    let host = format!("Host: {address}");
+    let huge_header = format!(
+        "GET / HTTP/1.1\r\n{host}\r\nX: {}\r\n\r\n",
+        "x".repeat(64 * 1024)
+    );
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("not HTTP", b"hello\r\n\r\n".to_vec()),
+        (
+            "no Host",
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+        ),
+        ("a 64 KiB header", huge_header.into_bytes()),
+        (
+            "a bad Content-Length",
+            format!(
+                "POST /__bookctl/evaluate.json HTTP/1.1\r\n{host}\r\nContent-Length: -1\r\n\r\n"
+            )
+            .into_bytes(),
+        ),
+        (
+            "a body that is not JSON",
+            format!(
+                "POST /__bookctl/evaluate.json HTTP/1.1\r\n{host}\r\nContent-Length: 3\r\n\
+                 Connection: close\r\n\r\n{{{{x"
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (what, request) in cases {
+        let status = send_raw(address, &request);
+        assert!((400..500).contains(&status), "{what}: status {status}");
+    }
+    assert_eq!(run_example(&server, "fn main() {}").0, 200, "still serving");
 }

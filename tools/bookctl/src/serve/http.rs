@@ -1,163 +1,110 @@
-//! Just enough HTTP/1.1 for a local book server: one request per connection
-//! (`Connection: close`), a `Content-Length` body with a size limit, no
-//! chunked uploads. Browsers, curl and the tests need no more.
+//! HTTP/1.1 with [hyper]: serving connections with timeouts and a header
+//! limit, reading a request body within a cap, and the two kinds of
+//! response the server sends (a whole body, or an event stream).
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
-/// The request line and headers may not be longer than this.
+/// What a response body is: a whole one, or an event stream.
+pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+pub type Request = hyper::Request<Incoming>;
+
+/// A client gets this long to send its request line and headers, and again
+/// its body.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's buffer for the request line and headers (its smallest allowed is
+/// 8 KiB): a longer head gets "431 Request Header Fields Too Large".
 const HEAD_CAP: usize = 16 * 1024;
-/// A client gets this long to send its request line and headers.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A request whose head has been read; the body is read on demand.
-pub struct Request<R> {
-    pub method: String,
-    /// The path, without the query string.
-    pub path: String,
-    headers: Vec<(String, String)>,
-    body: BufReader<R>,
-}
-
-/// Why a request could not be read; each maps to a response status.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The client closed the connection or sent nothing in time: no answer.
-    Gone,
-    /// Malformed: 400.
-    Bad(&'static str),
-    /// Body larger than allowed: 413.
-    TooLarge,
-    /// A body without `Content-Length`: 411.
-    LengthRequired,
-}
-
-impl<R: AsyncRead + Unpin> Request<R> {
-    /// Reads the request line and the headers.
-    pub async fn read_head(stream: R) -> Result<Request<R>, ReadError> {
-        let mut reader = BufReader::new(stream);
-        let mut head = Vec::new();
-        let read_head = async {
-            loop {
-                let start = head.len();
-                let n = (&mut reader)
-                    .take((HEAD_CAP + 1 - start) as u64)
-                    .read_until(b'\n', &mut head)
-                    .await
-                    .map_err(|_| ReadError::Gone)?;
-                if n == 0 {
-                    return Err(if head.is_empty() {
-                        ReadError::Gone
-                    } else {
-                        ReadError::Bad("the request ended inside its headers")
-                    });
-                }
-                if head.len() > HEAD_CAP {
-                    return Err(ReadError::Bad("request headers too large"));
-                }
-                if head[start..] == *b"\r\n" || head[start..] == *b"\n" {
-                    return Ok(());
-                }
-            }
-        };
-        tokio::time::timeout(HEAD_TIMEOUT, read_head)
-            .await
-            .map_err(|_| ReadError::Gone)??;
-
-        let head =
-            std::str::from_utf8(&head).map_err(|_| ReadError::Bad("headers are not UTF-8"))?;
-        let mut lines = head.lines();
-        let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let (Some(method), Some(target), Some(version)) = (
-            request_line.next(),
-            request_line.next(),
-            request_line.next(),
-        ) else {
-            return Err(ReadError::Bad("malformed request line"));
-        };
-        if !version.starts_with("HTTP/1.") {
-            return Err(ReadError::Bad("only HTTP/1.x is spoken here"));
-        }
-        let headers = lines
-            .take_while(|line| !line.is_empty())
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        let path = target
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Request {
-            method: method.to_owned(),
-            path,
-            headers,
-            body: reader,
-        })
-    }
-
-    /// The value of a header (names are case-insensitive); `None` if absent.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// Reads the body, refusing one over `cap` bytes before buffering it: by
-    /// `Content-Length` first, and by counting while reading.
-    pub async fn read_body(&mut self, cap: usize) -> Result<Vec<u8>, ReadError> {
-        if self.header("transfer-encoding").is_some() {
-            return Err(ReadError::LengthRequired);
-        }
-        let length: usize = match self.header("content-length") {
-            None => return Err(ReadError::LengthRequired),
-            Some(value) => value
-                .parse()
-                .map_err(|_| ReadError::Bad("bad Content-Length"))?,
-        };
-        if length > cap {
-            return Err(ReadError::TooLarge);
-        }
-        let mut body = Vec::with_capacity(length);
-        let mut limited = (&mut self.body).take(length as u64);
-        tokio::time::timeout(HEAD_TIMEOUT, limited.read_to_end(&mut body))
-            .await
-            .map_err(|_| ReadError::Gone)?
-            .map_err(|_| ReadError::Gone)?;
-        if body.len() < length {
-            return Err(ReadError::Bad(
-                "the body is shorter than its Content-Length",
-            ));
-        }
-        Ok(body)
-    }
-
-    /// Reads and throws away what the client still sends (for a little while),
-    /// so that closing the connection right after an early answer (413) does
-    /// not reset it before the client has read that answer.
-    pub async fn discard_rest(&mut self) {
-        let mut rest = (&mut self.body).take(8 * 1024 * 1024);
-        let mut sink = tokio::io::sink();
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            tokio::io::copy(&mut rest, &mut sink),
-        )
+/// Serves one connection with `handle` until the client closes it.
+pub async fn serve<F, Fut>(stream: TcpStream, handle: F)
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = hyper::Response<Body>> + Send + 'static,
+{
+    let handle = Arc::new(handle);
+    let service = service_fn(move |request| {
+        let handle = Arc::clone(&handle);
+        async move { Ok::<_, Infallible>(handle(request).await) }
+    });
+    // A client that goes away mid-request is no error of the server's.
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT)
+        .max_buf_size(HEAD_CAP)
+        .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// Why a request body could not be read; each maps to a response status.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Larger than allowed: 413.
+    TooLarge,
+    /// Cut short, malformed or too slow: 400.
+    Unreadable,
+}
+
+/// Reads a request's body, refusing one over `cap` bytes before buffering
+/// it: by `Content-Length` first, and by counting while reading (a chunked
+/// body has no length).
+pub async fn read_body(request: Request, cap: usize) -> Result<Bytes, BodyError> {
+    let declared = request.body().size_hint().exact();
+    let body = request.into_body();
+    if declared.is_some_and(|length| length > cap as u64) {
+        drain(body).await;
+        return Err(BodyError::TooLarge);
+    }
+    let collected = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, cap).collect()).await;
+    match collected {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(BodyError::TooLarge)
+        }
+        Ok(Err(_)) | Err(_) => Err(BodyError::Unreadable),
     }
 }
 
-/// A complete response (everything but Server-Sent Events).
+/// Reads and throws away what the client still sends (for a little while),
+/// so that closing the connection right after an early answer (413) does
+/// not reset it before the client has read that answer.
+async fn drain(mut body: Incoming) {
+    let mut left: usize = 8 * 1024 * 1024;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let size = frame.data_ref().map_or(0, Bytes::len);
+            left = match left.checked_sub(size) {
+                Some(left) => left,
+                None => break,
+            };
+        }
+    })
+    .await;
+}
+
+/// A complete response (everything but the event stream).
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub cache_control: &'static str,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 impl Response {
-    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Response {
         Response {
             status,
             content_type,
@@ -184,40 +131,47 @@ impl Response {
         Response::new(status, "application/json", value.to_string())
     }
 
-    /// Writes the response and closes our side of the connection.
-    pub async fn write_to<W: AsyncWrite + Unpin>(&self, stream: &mut W) -> std::io::Result<()> {
-        let head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-             Cache-Control: {}\r\nConnection: close\r\n\r\n",
-            self.status,
-            reason(self.status),
-            self.content_type,
-            self.body.len(),
-            self.cache_control,
-        );
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(&self.body).await?;
-        stream.flush().await?;
-        stream.shutdown().await
+    pub fn into_hyper(self) -> hyper::Response<Body> {
+        let mut response = hyper::Response::new(Full::new(self.body).boxed_unsync());
+        *response.status_mut() = hyper::StatusCode::from_u16(self.status)
+            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static(self.cache_control));
+        response
     }
 }
 
-/// The head of a Server-Sent Events stream; events follow until either side closes.
-pub const EVENT_STREAM_HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
-    Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+/// A Server-Sent Events response whose events come from `events`: the
+/// stream ends when the sender is dropped, and the sender finds out that
+/// the page has gone when sending fails.
+pub fn event_stream(events: mpsc::Receiver<String>) -> hyper::Response<Body> {
+    let mut response = hyper::Response::new(EventBody(events).boxed_unsync());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Neither a length nor the end is known: hyper sends it chunked.
+    headers.remove(CONTENT_LENGTH);
+    response
+}
 
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "",
+/// A response body made of the strings received on a channel.
+struct EventBody(mpsc::Receiver<String>);
+
+impl hyper::body::Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(context)
+            .map(|event| event.map(|text| Ok(Frame::data(Bytes::from(text)))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
     }
 }

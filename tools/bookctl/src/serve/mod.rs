@@ -1,10 +1,11 @@
 //! `cargo book serve`: the book on 127.0.0.1 with live reload, and a local
 //! stand-in for the Rust playground so that every Run button works offline.
 //!
-//! - [`http`]: just enough HTTP/1.1.
+//! - [`http`]: HTTP/1.1 with hyper, within limits.
 //! - [`routes`]: what each URL answers, and the Host/Origin checks.
 //! - [`reload`]: rebuilding on changes and telling open pages.
 //! - [`runner`]: compiling and running an example within limits.
+//! - [`sandbox`]: where an example runs (bubblewrap on Linux) and its caps.
 //! - [`gate`]: how many runs at a time, and how many may wait.
 
 pub mod gate;
@@ -12,10 +13,12 @@ pub mod http;
 pub mod reload;
 pub mod routes;
 pub mod runner;
+pub mod sandbox;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::sync::watch;
@@ -24,6 +27,7 @@ use gate::Gate;
 use reload::BuildState;
 use routes::App;
 use runner::{Crates, Limits, Runner};
+use sandbox::Caps;
 
 /// Which crates the Run buttons link besides `std`.
 #[derive(Debug, Clone)]
@@ -45,6 +49,8 @@ pub struct Options {
     /// 0 picks a free port.
     pub port: u16,
     pub limits: Limits,
+    /// Watch the sources by polling instead of file system events.
+    pub poll: bool,
 }
 
 impl Options {
@@ -56,6 +62,7 @@ impl Options {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 3000,
             limits: Limits::default(),
+            poll: false,
         }
     }
 }
@@ -81,12 +88,34 @@ pub struct Args {
     /// (by default the book's root).
     #[arg(long, value_name = "DIR", conflicts_with = "std_only")]
     crates_from: Option<PathBuf>,
+    /// Find changes to the sources by polling them ten times a second, for
+    /// file systems whose change events do not arrive (network shares,
+    /// some container and VM mounts).
+    #[arg(long)]
+    poll: bool,
+    /// Seconds an example may run before it is killed, with everything it started.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    time_limit: u64,
+    /// Memory (address space) each process of an example may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..))]
+    memory_cap: u64,
+    /// Processes and threads an example may have at once (where something
+    /// can cap them: the startup message says).
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    process_cap: u64,
+    /// The largest file an example may write, and the room in its directory, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    file_size_cap: u64,
+    /// CPU time each process of an example may use, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    cpu_cap: u64,
 }
 
 /// `cargo book serve`: serves the book at `root` until the process is stopped.
 pub fn run(root: PathBuf, args: &Args) -> Result<()> {
     let mut options = Options::new(root);
     options.port = args.port;
+    options.poll = args.poll;
     if let Some(bind) = args.bind {
         if !bind.is_loopback() {
             eprintln!(
@@ -101,6 +130,14 @@ pub fn run(root: PathBuf, args: &Args) -> Result<()> {
     } else if let Some(workspace) = &args.crates_from {
         options.crates = CratesFrom::Workspace(workspace.clone());
     }
+    const MIB: u64 = 1024 * 1024;
+    options.limits.wall_time = Duration::from_secs(args.time_limit);
+    options.limits.caps = Caps {
+        memory: args.memory_cap.saturating_mul(MIB),
+        processes: args.process_cap,
+        file_size: args.file_size_cap.saturating_mul(MIB),
+        cpu_time: Duration::from_secs(args.cpu_cap),
+    };
     let server = Server::start(options)?;
     let stop = server.stop_signals()?;
     let url = server.url();
@@ -157,7 +194,8 @@ impl Server {
 
         // The book and the crates are built side by side. The first rendering
         // leaves out the search index, which comes a second later (see `reload`).
-        let sources = reload::Sources::of(&options.root);
+        let sources = reload::Sources::watch(&options.root, options.poll)?;
+        println!("Watching the book's sources with {}.", sources.how);
         // Every rendering goes under one directory, removed when the server
         // stops (also on Ctrl-C, see `wait`).
         let workdir = tempfile::Builder::new()
@@ -190,10 +228,17 @@ impl Server {
         if !hosts.contains(&address.to_string()) {
             hosts.push(address.to_string()); // --bind: [::1]:3000, 192.168.1.2:3000…
         }
+        let runner = Runner::new(crates, options.limits.clone());
+        // Once, before serving: what contains a Run on this machine.
+        if runner.sandbox().is_sandboxed() {
+            println!("{}", runner.sandbox().describe());
+        } else {
+            eprintln!("{}", runner.sandbox().describe());
+        }
         let app = Arc::new(App {
             state: receiver,
             gate: Gate::new(options.limits.parallel_runs, options.limits.queue),
-            runner: Arc::new(Runner::new(crates, options.limits)),
+            runner: Arc::new(runner),
             hosts,
         });
 
@@ -211,7 +256,10 @@ impl Server {
             loop {
                 match listener.accept().await {
                     Ok((stream, _)) => {
-                        tokio::spawn(routes::handle(Arc::clone(&app), stream));
+                        let app = Arc::clone(&app);
+                        tokio::spawn(http::serve(stream, move |request| {
+                            routes::handle(Arc::clone(&app), request)
+                        }));
                     }
                     // Too many open files, say: not a reason to stop serving,
                     // but no reason to spin either.

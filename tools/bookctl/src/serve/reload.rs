@@ -1,23 +1,32 @@
 //! Rebuilding the book when its sources change, and telling pages about it.
 //!
-//! Change detection polls the modification times of the watched trees ten
-//! times a second: no dependency, no platform differences, and cheap for a
-//! book of a few hundred files (a walk takes a millisecond or two). Each build renders into a new temporary
+//! Changes are reported by the operating system through [notify] (inotify on
+//! Linux, FSEvents on macOS), or found by polling where such events are
+//! unreliable (network and container file systems: `--poll`, or when the
+//! system refuses to watch). Each build renders into a new temporary
 //! directory, so a page being served never sees a half-written book; a
 //! failed build keeps the last good one and carries the error to the pages.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use anyhow::Context;
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::watch;
 
 use crate::Book;
 
-/// How often the sources are checked for changes.
+/// How often sources are scanned when polling.
 const POLL: Duration = Duration::from_millis(100);
+/// An editor saves a file in several steps (write, rename, change its
+/// attributes): a change is acted on once this long has passed without another.
+const SETTLE: Duration = Duration::from_millis(30);
+/// How often the watching thread checks whether the server is stopping.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// A rendered book in a temporary directory, removed when dropped.
 pub struct Site {
@@ -57,56 +66,96 @@ pub fn render(root: &Path, workdir: &Path, index: SearchIndex) -> anyhow::Result
     Ok(Site { html, _dir: dir })
 }
 
-/// The state of the watched sources, taken before a build so that a change
-/// made while it runs is not missed.
+/// The book's sources, watched from the moment this is made: a change made
+/// while the first build runs is not missed.
 pub struct Sources {
-    paths: Vec<PathBuf>,
-    seen: Vec<(PathBuf, u64, Option<SystemTime>)>,
+    root: PathBuf,
+    changes: mpsc::Receiver<notify::Result<notify::Event>>,
+    /// Stops watching when dropped.
+    _watcher: Box<dyn Watcher + Send>,
+    /// "file system events" or "polling …", for the terminal.
+    pub how: String,
 }
+
+/// The trees whose changes trigger a rebuild, under the book's root; and
+/// `book.toml`, watched through the root itself (non-recursively) so that
+/// an editor replacing the file is seen too.
+const WATCHED: [&str; 3] = ["src", "listings", "theme"];
 
 impl Sources {
-    pub fn of(root: &Path) -> Sources {
-        let paths = watched(root);
-        let seen = fingerprint(&paths);
-        Sources { paths, seen }
+    /// Starts watching the book at `root`, with file system events unless
+    /// `poll` (or unless the system refuses them: then by polling).
+    pub fn watch(root: &Path, poll: bool) -> anyhow::Result<Sources> {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let (sender, changes) = mpsc::channel();
+        let events = if poll {
+            Err(anyhow::anyhow!("--poll"))
+        } else {
+            notify::recommended_watcher(sender.clone())
+                .map_err(anyhow::Error::from)
+                .and_then(|watcher| watch_all(watcher, &root))
+        };
+        let (watcher, how): (Box<dyn Watcher + Send>, String) = match events {
+            Ok(watcher) => (watcher, "file system events".to_owned()),
+            Err(why) => {
+                let config = notify::Config::default().with_poll_interval(POLL);
+                let poller = notify::PollWatcher::new(sender, config)
+                    .context("cannot watch the book's sources")?;
+                let poller = watch_all(poller, &root)?;
+                let how = format!("polling every {} ms ({why:#})", POLL.as_millis());
+                (poller, how)
+            }
+        };
+        Ok(Sources {
+            root,
+            changes,
+            _watcher: watcher,
+            how,
+        })
+    }
+
+    /// Whether `event` changes the book (rather than reading it, or
+    /// touching build output or an editor's hidden files).
+    fn matters(&self, event: &notify::Event) -> bool {
+        if matches!(event.kind, EventKind::Access(_)) {
+            return false;
+        }
+        event.paths.iter().any(|path| {
+            let Ok(relative) = path.strip_prefix(&self.root) else {
+                return false;
+            };
+            let mut parts = relative.components().map(|c| match c {
+                Component::Normal(part) => part.to_str().unwrap_or_default(),
+                _ => "",
+            });
+            match parts.next() {
+                Some("book.toml") => parts.next().is_none(),
+                Some(top) if WATCHED.contains(&top) => {
+                    parts.all(|part| part != "target" && !part.starts_with('.'))
+                }
+                _ => false,
+            }
+        })
     }
 }
 
-/// The files whose changes trigger a rebuild.
-fn watched(root: &Path) -> Vec<PathBuf> {
-    ["src", "listings", "theme", "book.toml"]
-        .iter()
-        .map(|name| root.join(name))
-        .collect()
-}
-
-/// A summary of the watched trees that changes whenever a file is saved,
-/// added, removed or renamed: each file's path, size and modification time.
-fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    let mut files = Vec::new();
-    let mut pending: Vec<PathBuf> = paths.to_vec();
-    while let Some(path) = pending.pop() {
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            // Build output of the listings (and editors' swap directories) is not source.
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if name == "target" || name.starts_with('.') {
-                continue;
-            }
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                pending.extend(entries.flatten().map(|entry| entry.path()));
-            }
-        } else {
-            files.push((path, meta.len(), meta.modified().ok()));
+/// Watches the book's trees and root with `watcher`.
+fn watch_all<W: Watcher + Send + 'static>(
+    mut watcher: W,
+    root: &Path,
+) -> anyhow::Result<Box<dyn Watcher + Send>> {
+    for tree in WATCHED {
+        let path = root.join(tree);
+        if path.is_dir() {
+            watcher
+                .watch(&path, RecursiveMode::Recursive)
+                .with_context(|| format!("cannot watch {}", path.display()))?;
         }
     }
-    files.sort();
-    files
+    watcher
+        .watch(root, RecursiveMode::NonRecursive)
+        .with_context(|| format!("cannot watch {}", root.display()))?;
+    Ok(Box::new(watcher))
 }
 
 /// Rebuilds the book in background threads, and stops them on request so
@@ -169,14 +218,18 @@ impl Rebuilder {
     pub fn watch(&self, sources: Sources) {
         let this = self.clone();
         self.spawn(move || {
-            let Sources { paths, mut seen } = sources;
             while !this.stopping.load(Ordering::Relaxed) {
-                std::thread::sleep(POLL);
-                let now = fingerprint(&paths);
-                if now == seen {
+                let event = match sources.changes.recv_timeout(STOP_CHECK) {
+                    Ok(Ok(event)) => event,
+                    // A watch error (a removed directory, say) is no change.
+                    Ok(Err(_)) | Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
+                if !sources.matters(&event) {
                     continue;
                 }
-                seen = now;
+                // Let the save finish: everything until a quiet moment is one change.
+                while sources.changes.recv_timeout(SETTLE).is_ok() {}
                 this.rebuild();
             }
         });
@@ -234,5 +287,65 @@ impl Rebuilder {
                 false // nothing for the pages to do
             });
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits (bounded) for a change that matters; whether one came.
+    fn sees_a_change(sources: &Sources) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match sources.changes.recv_timeout(left) {
+                Ok(Ok(event)) if sources.matters(&event) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_saved_chapter_is_seen_with_events_and_by_polling() {
+        for poll in [false, true] {
+            let book = tempfile::tempdir().expect("a temporary directory");
+            std::fs::create_dir(book.path().join("src")).expect("mkdir");
+            let sources = Sources::watch(book.path(), poll).expect("watching starts");
+            assert_eq!(sources.how.starts_with("polling"), poll, "{}", sources.how);
+            std::thread::sleep(3 * POLL);
+            assert!(
+                !sources
+                    .changes
+                    .try_iter()
+                    .flatten()
+                    .any(|e| sources.matters(&e)),
+                "{}: a change before any",
+                sources.how
+            );
+            std::fs::write(book.path().join("src/one.md"), "# One\n").expect("write");
+            assert!(sees_a_change(&sources), "{}: no change seen", sources.how);
+        }
+    }
+
+    #[test]
+    fn only_changes_to_the_sources_matter() {
+        let book = tempfile::tempdir().expect("a temporary directory");
+        let sources = Sources::watch(book.path(), true).expect("watching starts");
+        let change = |relative: &str, kind| notify::Event {
+            kind,
+            paths: vec![sources.root.join(relative)],
+            attrs: Default::default(),
+        };
+        let modified = EventKind::Modify(notify::event::ModifyKind::Any);
+        let read = EventKind::Access(notify::event::AccessKind::Any);
+        assert!(sources.matters(&change("src/one.md", modified)));
+        assert!(sources.matters(&change("book.toml", modified)));
+        assert!(sources.matters(&change("listings/a/src/main.rs", modified)));
+        assert!(!sources.matters(&change("src/one.md", read)), "reading");
+        assert!(!sources.matters(&change("Cargo.lock", modified)));
+        assert!(!sources.matters(&change("listings/a/target/x", modified)));
+        assert!(!sources.matters(&change("src/.one.md.swp", modified)));
     }
 }

@@ -6,13 +6,13 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::header::{HOST, ORIGIN};
+use hyper::{Method, StatusCode};
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::gate::Gate;
-use super::http::{EVENT_STREAM_HEAD, ReadError, Request, Response};
+use super::http::{self, Body, BodyError, Request, Response};
 use super::reload::BuildState;
 use super::runner::{Edition, Outcome, Runner};
 
@@ -46,51 +46,39 @@ impl App {
                 .any(|host| origin == format!("http://{host}")),
         }
     }
+
+    /// How long a page should wait for a Run's answer: a turn in the queue,
+    /// then compiling and running, with a margin (see `theme/head.hbs`).
+    fn run_timeout(&self) -> Duration {
+        let limits = self.runner.limits();
+        let one_run = limits.compile_time + limits.wall_time;
+        let turns = limits.queue.div_ceil(limits.parallel_runs.max(1)) + 1;
+        one_run * u32::try_from(turns).unwrap_or(u32::MAX) + Duration::from_secs(5)
+    }
 }
 
-/// Answers one connection: one request, one response.
-pub async fn handle(app: Arc<App>, stream: TcpStream) {
-    let (reader, mut writer) = stream.into_split();
-    let mut request = match Request::read_head(reader).await {
-        Ok(request) => request,
-        Err(ReadError::Gone) => return,
-        Err(error) => {
-            let _ = error_response(&error).write_to(&mut writer).await;
-            return;
-        }
-    };
-    if !request
-        .header("host")
-        .is_some_and(|host| app.hosts.iter().any(|h| h == host))
-    {
-        let response = refusal(403, "this server only answers requests for its own address");
-        let _ = response.write_to(&mut writer).await;
-        return;
+/// Answers one request.
+pub async fn handle(app: Arc<App>, request: Request) -> hyper::Response<Body> {
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok());
+    if !host.is_some_and(|host| app.hosts.iter().any(|h| h == host)) {
+        return refusal(403, "this server only answers requests for its own address").into_hyper();
     }
-    let response = match (request.method.as_str(), request.path.as_str()) {
-        ("GET", EVENTS_URL) => {
-            events(&app, writer).await;
-            return;
+    let path = request.uri().path().to_owned();
+    let response = match (request.method(), path.as_str()) {
+        (&Method::GET, EVENTS_URL) => return events(&app),
+        (&Method::POST, RUN_URL) => run(&app, request).await,
+        (&Method::POST | &Method::GET, CRATES_URL) => crates(&app),
+        (&Method::GET, RELOAD_JS_URL) => Response::new(200, "text/javascript", RELOAD_JS),
+        (&Method::GET, path) => {
+            let state = app.state.borrow().clone();
+            static_file(&state, path, app.run_timeout())
         }
-        ("POST", RUN_URL) => run(&app, &mut request).await,
-        ("POST" | "GET", CRATES_URL) => crates(&app),
-        ("GET", RELOAD_JS_URL) => Response::new(200, "text/javascript", RELOAD_JS),
-        ("GET", path) => static_file(&app.state.borrow().clone(), path),
         _ => Response::text(405, "method not allowed"),
     };
-    let _ = response.write_to(&mut writer).await;
-    if response.status == 413 {
-        request.discard_rest().await;
-    }
-}
-
-fn error_response(error: &ReadError) -> Response {
-    match error {
-        ReadError::TooLarge => refusal(413, "the example is too large to run here"),
-        ReadError::LengthRequired => Response::text(411, "a body needs a Content-Length"),
-        ReadError::Bad(why) => Response::text(400, *why),
-        ReadError::Gone => Response::text(400, "incomplete request"),
-    }
+    response.into_hyper()
 }
 
 /// A refused run, in the playground's shape so that the page shows why.
@@ -99,13 +87,18 @@ fn refusal(status: u16, why: &str) -> Response {
 }
 
 /// `evaluate.json`: `{code, edition, …}` in, `{result, error}` out.
-async fn run<R: tokio::io::AsyncRead + Unpin>(app: &App, request: &mut Request<R>) -> Response {
-    if !app.origin_allowed(request.header("origin")) {
+async fn run(app: &App, request: Request) -> Response {
+    let origin = request
+        .headers()
+        .get(ORIGIN)
+        .map(|origin| origin.to_str().unwrap_or("(not text)"));
+    if !app.origin_allowed(origin) {
         return refusal(403, "only the book's own pages may run examples here");
     }
-    let body = match request.read_body(app.runner.limits().body_cap).await {
+    let body = match http::read_body(request, app.runner.limits().body_cap).await {
         Ok(body) => body,
-        Err(error) => return error_response(&error),
+        Err(BodyError::TooLarge) => return refusal(413, "the example is too large to run here"),
+        Err(BodyError::Unreadable) => return refusal(400, "the request body could not be read"),
     };
     #[derive(serde::Deserialize)]
     struct Evaluate {
@@ -165,41 +158,40 @@ fn crates(app: &App) -> Response {
 }
 
 /// Server-Sent Events: the state of the build now and after every rebuild.
-async fn events(app: &App, mut writer: tokio::net::tcp::OwnedWriteHalf) {
-    if writer
-        .write_all(EVENT_STREAM_HEAD.as_bytes())
-        .await
-        .is_err()
-    {
-        return;
-    }
+fn events(app: &App) -> hyper::Response<Body> {
+    let (sender, receiver) = mpsc::channel(4);
     let mut state = app.state.clone();
-    loop {
-        let event = {
-            let build = state.borrow_and_update();
-            let data = json!({ "generation": build.generation, "error": build.error });
-            format!("event: build\ndata: {data}\n\n")
-        };
-        if writer.write_all(event.as_bytes()).await.is_err() {
-            return;
-        }
-        // A comment now and then finds out when the page has gone.
+    tokio::spawn(async move {
         loop {
-            match tokio::time::timeout(Duration::from_secs(15), state.changed()).await {
-                Ok(Ok(())) => break,
-                Ok(Err(_)) => return, // the server is stopping
-                Err(_) => {
-                    if writer.write_all(b": still here\n\n").await.is_err() {
-                        return;
+            let event = {
+                let build = state.borrow_and_update();
+                let data = json!({ "generation": build.generation, "error": build.error });
+                format!("event: build\ndata: {data}\n\n")
+            };
+            if sender.send(event).await.is_err() {
+                return; // the page has gone
+            }
+            // A comment now and then finds out when the page has gone.
+            loop {
+                match tokio::time::timeout(Duration::from_secs(15), state.changed()).await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(_)) => return, // the server is stopping
+                    Err(_) => {
+                        if sender.send(": still here\n\n".to_owned()).await.is_err() {
+                            return;
+                        }
                     }
                 }
             }
         }
-    }
+    });
+    let mut response = http::event_stream(receiver);
+    *response.status_mut() = StatusCode::OK;
+    response
 }
 
 /// A file of the rendered book; pages get the live-reload script.
-fn static_file(build: &BuildState, url_path: &str) -> Response {
+fn static_file(build: &BuildState, url_path: &str, run_timeout: Duration) -> Response {
     let Some(relative) = safe_relative_path(url_path) else {
         return Response::text(400, "bad path");
     };
@@ -219,7 +211,8 @@ fn static_file(build: &BuildState, url_path: &str) -> Response {
     };
     let content_type = content_type(&path);
     if content_type.starts_with("text/html") {
-        return Response::new(status, content_type, inject(&bytes, build.generation));
+        let page = inject(&bytes, build.generation, run_timeout);
+        return Response::new(status, content_type, page);
     }
     let response = Response::new(status, content_type, bytes);
     if status == 200 && has_content_hash(&path) {
@@ -269,14 +262,16 @@ fn current_search_index(html: &Path, wanted: &Path) -> Option<PathBuf> {
 
 /// Adds, right after `<head>`, what tells `theme/head.hbs` that the page is
 /// served by `cargo book serve`, and the live-reload script.
-fn inject(html: &[u8], generation: u64) -> Vec<u8> {
+fn inject(html: &[u8], generation: u64, run_timeout: Duration) -> Vec<u8> {
     let marker = b"<head>";
     let Some(at) = html.windows(marker.len()).position(|w| w == marker) else {
         return html.to_vec();
     };
+    let run_timeout_ms = run_timeout.as_millis();
     let script = format!(
         "\n<script>window.bookctl = {{ runUrl: \"{RUN_URL}\", cratesUrl: \"{CRATES_URL}\", \
-         eventsUrl: \"{EVENTS_URL}\", generation: {generation} }};</script>\n\
+         eventsUrl: \"{EVENTS_URL}\", generation: {generation}, \
+         runTimeoutMs: {run_timeout_ms} }};</script>\n\
          <script src=\"{RELOAD_JS_URL}\"></script>\n"
     );
     let end = at + marker.len();
@@ -362,10 +357,17 @@ mod tests {
 
     #[test]
     fn the_script_goes_right_after_head() {
-        let page = inject(b"<html><head><title>t</title></head></html>", 7);
+        let page = inject(
+            b"<html><head><title>t</title></head></html>",
+            7,
+            Duration::from_secs(45),
+        );
         let page = String::from_utf8(page).unwrap();
         assert!(page.starts_with("<html><head>\n<script>window.bookctl"));
-        assert!(page.contains("generation: 7"));
+        assert!(
+            page.contains("generation: 7, runTimeoutMs: 45000 }"),
+            "{page}"
+        );
         assert!(page.ends_with("<title>t</title></head></html>"));
     }
 }

@@ -4,7 +4,8 @@
 //! `tests/Cargo.toml` (package `book-tests`), built once by [`Crates::build`]
 //! with the workspace's `Cargo.lock`. Each run gets a fresh temporary
 //! directory, its own process group (so that everything it starts can be
-//! killed at once), a wall-time limit and an output cap.
+//! killed at once), a wall-time limit and an output cap; rustc runs as the
+//! reader, and the example itself runs in the [`Sandbox`] with its [`Caps`].
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 use anyhow::{Context, Result, bail};
+use rustix::process::Signal;
+
+use super::sandbox::{Caps, Sandbox};
 
 /// The limits of `cargo book serve`. Tests use smaller ones.
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct Limits {
     pub queue: usize,
     /// Where each run's temporary directory is made (the system's by default).
     pub temp_parent: Option<PathBuf>,
+    /// What the example may use while it runs.
+    pub caps: Caps,
 }
 
 impl Default for Limits {
@@ -48,6 +54,7 @@ impl Default for Limits {
             parallel_runs: std::thread::available_parallelism().map_or(1, usize::from),
             queue: 8,
             temp_parent: None,
+            caps: Caps::default(),
         }
     }
 }
@@ -252,11 +259,26 @@ pub enum RunStatus {
 pub struct Runner {
     crates: Crates,
     limits: Limits,
+    sandbox: Sandbox,
 }
 
 impl Runner {
+    /// A runner that sandboxes examples if this machine can (see [`Sandbox::detect`]).
     pub fn new(crates: Crates, limits: Limits) -> Runner {
-        Runner { crates, limits }
+        let sandbox = Sandbox::detect(limits.caps.clone());
+        Runner::with_sandbox(crates, limits, sandbox)
+    }
+
+    pub fn with_sandbox(crates: Crates, limits: Limits, sandbox: Sandbox) -> Runner {
+        Runner {
+            crates,
+            limits,
+            sandbox,
+        }
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     pub fn crates(&self) -> &[Crate] {
@@ -325,21 +347,75 @@ impl Runner {
             return Ok(Outcome::CompileError(message));
         }
 
-        // The example runs in its temporary directory: files it writes go too.
-        let mut run = Command::new(dir.path().join("example"));
-        // Like the playground: a panic prints its message, not a backtrace,
-        // whatever the server's own environment says.
-        run.current_dir(dir.path())
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("RUST_LIB_BACKTRACE");
-        let (mut output, status) = self
-            .supervise(run, self.limits.wall_time)
+        // The example runs in its temporary directory (in the sandbox, a
+        // small in-memory one): files it writes go with it.
+        let example = dir.path().join("example");
+        let contained = self
+            .sandbox
+            .command(dir.path(), &example)
+            .context("cannot prepare the example's sandbox")?;
+        // Like the playground, a panic prints its message, not a backtrace:
+        // the example's environment is a fresh one, without RUST_BACKTRACE.
+        let (mut output, mut status) = self
+            .supervise(contained.command, self.limits.wall_time)
             .context("cannot start the example")?;
-        if status == RunStatus::TimedOut {
-            output.push_str(&timeout_note("running", self.limits.wall_time));
+        if self.sandbox.is_sandboxed() {
+            // bubblewrap exits with 128 + N when the example was killed by signal N.
+            if let RunStatus::Exited(code @ 129..=192) = status {
+                status = RunStatus::Signalled(code - 128);
+            }
         }
-        // `dir` is dropped here: the example's files go with it.
+        let refused = contained
+            .cgroup
+            .as_ref()
+            .map_or(0, |cgroup| cgroup.refusals());
+        output.push_str(&self.limit_note(&output, &status, refused));
+        if let Some(note) = self.sandbox.run_note() {
+            output.push_str(&note);
+        }
+        // The cgroup goes once the run's last process has, and `dir` with
+        // everything compiled and written in it when this returns.
+        drop(contained.cgroup);
         Ok(Outcome::Ran { output, status })
+    }
+
+    /// A line saying which limit stopped the run, if one did.
+    fn limit_note(&self, output: &str, status: &RunStatus, refused: u64) -> String {
+        let caps = &self.limits.caps;
+        let mib = |bytes: u64| bytes / (1024 * 1024);
+        let mut note = String::new();
+        match status {
+            RunStatus::TimedOut => note.push_str(&timeout_note("running", self.limits.wall_time)),
+            RunStatus::Signalled(signal) if *signal == Signal::XCPU.as_raw() => note.push_str(&format!(
+                "\n[killed after {} s of CPU time: the CPU cap of `cargo book serve` (--cpu-cap)]",
+                caps.cpu_time.as_secs()
+            )),
+            RunStatus::Signalled(signal) if *signal == Signal::XFSZ.as_raw() => note.push_str(&format!(
+                "\n[killed for writing a file larger than {} MiB: the file-size cap of \
+                 `cargo book serve` (--file-size-cap)]",
+                mib(caps.file_size)
+            )),
+            _ => {}
+        }
+        if *status != RunStatus::Exited(0)
+            && output.contains("memory allocation of")
+            && output.contains("failed")
+        {
+            note.push_str(&format!(
+                "\n[out of memory: an example may use {} MiB of address space under \
+                 `cargo book serve` (--memory-cap)]",
+                mib(caps.memory)
+            ));
+        }
+        if refused > 0 {
+            let attempts = if refused == 1 { "attempt" } else { "attempts" };
+            note.push_str(&format!(
+                "\n[{refused} {attempts} to start a process or thread refused: an example \
+                 may have {} at once under `cargo book serve` (--process-cap)]",
+                caps.processes
+            ));
+        }
+        note
     }
 
     /// Runs `command` in its own process group with stdout and stderr on one

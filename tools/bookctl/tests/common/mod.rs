@@ -1,0 +1,73 @@
+//! Helpers shared by the tests of `cargo book serve`'s runner.
+
+// Each test crate uses only some of them.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// A word no other process on this machine has on its command line, for
+/// finding the processes an example starts from outside its PID namespace.
+pub fn unique_seconds() -> String {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("97.{}{call}{nanos:09}", std::process::id())
+}
+
+/// Processes (not zombies) running `sleep <seconds>`.
+pub fn sleepers(seconds: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let dir = entry.path();
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let running = std::fs::read_to_string(dir.join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| !rest.starts_with('Z'))
+                })
+                .unwrap_or(false);
+            running && cmdline == format!("sleep\0{seconds}\0").as_bytes()
+        })
+        .count()
+}
+
+/// Waits (bounded) until no process runs `sleep <seconds>`; whether none does.
+pub fn all_gone(seconds: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sleepers(seconds) > 0 {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// Waits (bounded) until a process runs `sleep <seconds>`; whether one does.
+pub fn started(seconds: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sleepers(seconds) == 0 {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// A Run's output without the line saying it was not sandboxed (where no
+/// sandbox can be made; the sandbox tests check that line).
+pub fn without_sandbox_note(output: &str) -> String {
+    output
+        .split_once("\n[not sandboxed: ")
+        .map_or(output, |(kept, _)| kept)
+        .to_owned()
+}
