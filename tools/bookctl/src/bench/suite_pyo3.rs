@@ -117,7 +117,6 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     // Round after round, each row once per round, rather than all the runs
     // of one row and then the next: a machine whose load drifts during the
     // suite then disturbs every row alike, and the ratios stay fair.
-    let load_before = load_average();
     let mut progress = Progress::new(suite, rows.len() * bench.runs);
     let mut records = vec![Vec::new(); rows.len()];
     for run in 1..=bench.runs {
@@ -128,7 +127,6 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         }
     }
     drop(modules);
-    let load_after = load_average();
     let medians = records
         .iter()
         .map(|records| median_of(records, "secs"))
@@ -194,20 +192,5 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         expected_count(limit).map_or("the same".into(), |n| thousands(n as f64)),
     );
     text += &table.render();
-    if let (Some(before), Some(after)) = (load_before, load_after) {
-        // Parallel rows need idle cores: say how busy the machine was.
-        text += &format!(
-            "\nThe machine's load average (1 minute, from `/proc/loadavg`) was {before} when \
-             the suite started and {after} when it ended; on {} cores, a load above {} means \
-             that other programs competed for the cores these rows measure.\n",
-            bench.machine.cores, bench.machine.cores
-        );
-    }
     Ok(vec![Output::new("pyo3.md", text)])
-}
-
-/// The 1-minute load average, as `/proc/loadavg` writes it (Linux only).
-fn load_average() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next().map(str::to_owned)
 }
