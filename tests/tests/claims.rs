@@ -485,20 +485,19 @@ fn cell(text: &str, row_keys: &[String], column: &str) -> Result<f64, String> {
         let matches_row = row_keys
             .iter()
             .all(|key| cells.iter().any(|c| *c == normalise(key)));
-        if matches_row {
-            let index = columns
-                .iter()
-                .position(|header| *header == normalise(column))
-                .ok_or_else(|| {
-                    format!("no column `{column}` (columns: {})", columns.join(" | "))
-                })?;
+        // A file may hold several tables with the same row names: the row
+        // counts only in a table that has the column.
+        let index = columns.iter().position(|header| *header == normalise(column));
+        if let (true, Some(index)) = (matches_row, index) {
             let value = cells
                 .get(index)
                 .ok_or_else(|| format!("the row has no cell under `{column}`"))?;
             return first_number(value);
         }
     }
-    Err(format!("no table row has cells {row_keys:?}"))
+    Err(format!(
+        "no table with a column `{column}` has a row with cells {row_keys:?}"
+    ))
 }
 
 fn first_number(text: &str) -> Result<f64, String> {
