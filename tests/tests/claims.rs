@@ -155,7 +155,7 @@ fn claims_in(markdown: &str) -> Vec<Claim> {
             claims.push(Claim {
                 line: paragraph.line + paragraph.text[..offset].matches('\n').count(),
                 check: after[..end].trim().to_string(),
-                sentence: last_sentence(&before),
+                sentence: claim_text(&before),
             });
             rest = &after[end + 3..];
         }
@@ -163,19 +163,14 @@ fn claims_in(markdown: &str) -> Vec<Claim> {
     claims
 }
 
-/// The last sentence of `text`, without Markdown emphasis, on one line.
-fn last_sentence(text: &str) -> String {
+/// The paragraph (or list item) a check follows, on one line, without
+/// Markdown emphasis: a list item starts with its claim, and the sentences
+/// after it say why, so the whole item is what to reread.
+fn claim_text(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let flat = flat.replace("**", "").replace("- ", "");
-    let trimmed = flat.trim_end_matches([' ', ':']);
-    // A sentence ends at . ! or ? followed by a space and a capital (so that
-    // "1.9x" or "e.g. a" do not end one).
-    let end = regex::Regex::new(r#"[.!?]["”)]? +[A-Z*«“(`]"#).expect("a valid pattern");
-    let cut = end
-        .find_iter(trimmed)
-        .last()
-        .map_or(0, |found| found.end() - 1);
-    shorten(trimmed[cut..].trim(), 240)
+    let flat = flat.replace("**", "");
+    let flat = flat.strip_prefix("- ").unwrap_or(&flat);
+    shorten(flat.trim_end_matches([' ', ':']), 400)
 }
 
 fn shorten(text: &str, chars: usize) -> String {
@@ -482,12 +477,13 @@ fn cell(text: &str, row_keys: &[String], column: &str) -> Result<f64, String> {
         {
             continue; // the separator row
         }
-        let matches_row = row_keys
-            .iter()
-            .all(|key| cells.iter().any(|c| *c == normalise(key)));
+        let keys: Vec<String> = row_keys.iter().map(|key| normalise(key)).collect();
+        let matches_row = keys_name_cells(&keys, &cells);
         // A file may hold several tables with the same row names: the row
         // counts only in a table that has the column.
-        let index = columns.iter().position(|header| *header == normalise(column));
+        let index = columns
+            .iter()
+            .position(|header| *header == normalise(column));
         if let (true, Some(index)) = (matches_row, index) {
             let value = cells
                 .get(index)
@@ -498,6 +494,19 @@ fn cell(text: &str, row_keys: &[String], column: &str) -> Result<f64, String> {
     Err(format!(
         "no table with a column `{column}` has a row with cells {row_keys:?}"
     ))
+}
+
+/// Whether the keys, in order, name cells of the row. A row label may hold
+/// commas itself ("asyncio, hog in a coroutine, Python 3.12.1"), so
+/// consecutive keys joined by ", " may name one cell.
+fn keys_name_cells(keys: &[String], cells: &[String]) -> bool {
+    if keys.is_empty() {
+        return true;
+    }
+    (1..=keys.len()).rev().any(|end| {
+        let group = keys[..end].join(", ");
+        cells.contains(&group) && keys_name_cells(&keys[end..], cells)
+    })
 }
 
 fn first_number(text: &str) -> Result<f64, String> {
@@ -693,6 +702,24 @@ mod grammar {
     }
 
     #[test]
+    fn a_row_label_may_hold_commas() {
+        let cells: Vec<String> = ["asyncio, hog in a task, Python 3.12.1", "908.9 ms"]
+            .map(String::from)
+            .to_vec();
+        let keys = |text: &str| text.split(", ").map(String::from).collect::<Vec<_>>();
+        assert!(keys_name_cells(
+            &keys("asyncio, hog in a task, Python 3.12.1"),
+            &cells
+        ));
+        assert!(!keys_name_cells(&keys("asyncio, hog in a task"), &cells));
+        let echo: Vec<String> = ["may, 1 worker", "100", "5.2 µs"]
+            .map(String::from)
+            .to_vec();
+        assert!(keys_name_cells(&keys("may, 1 worker, 100"), &echo));
+        assert!(!keys_name_cells(&keys("may, 1 worker, 1,000"), &echo));
+    }
+
+    #[test]
     fn mistakes_are_errors_not_verdicts() {
         let fails = |check: &str| {
             Check::parse(check)
@@ -713,6 +740,6 @@ mod grammar {
         );
         assert_eq!(claims.len(), 1);
         assert_eq!(claims[0].line, 3);
-        assert_eq!(claims[0].sentence, "They are 1.9x faster.");
+        assert_eq!(claims[0].sentence, "Threads help. They are 1.9x faster.");
     }
 }
