@@ -366,6 +366,7 @@ fn run_bounded(mut command: Command, limit: Duration) -> Result<Run, String> {
 struct Interpreter {
     path: PathBuf,
     version: (u32, u32),
+    importable: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Interpreter {
@@ -378,13 +379,18 @@ impl Interpreter {
         )
     }
 
+    /// Whether `import module` works, asked once per module: importing
+    /// gevent takes a large part of a second, and many blocks need it.
     fn imports(&self, module: &str) -> bool {
-        Command::new(&self.path)
-            .args(["-c", &format!("import {module}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
+        let mut known = self.importable.lock().expect("no panic while held");
+        *known.entry(module.to_owned()).or_insert_with(|| {
+            Command::new(&self.path)
+                .args(["-c", &format!("import {module}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
     }
 }
 
@@ -419,7 +425,11 @@ impl Interpreters {
             if interpreters.iter().all(|known| known.version != version)
                 || path == Path::new("python3")
             {
-                interpreters.push(Interpreter { path, version });
+                interpreters.push(Interpreter {
+                    path,
+                    version,
+                    importable: Mutex::default(),
+                });
             }
         }
         Interpreters(interpreters)
