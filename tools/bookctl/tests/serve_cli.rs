@@ -7,19 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-/// A small valid book: one chapter.
-fn small_book() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
-    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\n").expect("write");
-    std::fs::write(
-        dir.path().join("src/SUMMARY.md"),
-        "# Summary\n\n- [One](one.md)\n",
-    )
-    .expect("write");
-    std::fs::write(dir.path().join("src/one.md"), "# One\n").expect("write");
-    dir
-}
+use common::small_book;
+
+mod common;
 
 fn serve_command(root: &Path, port: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bookctl"));

@@ -9,23 +9,9 @@ use std::time::Duration;
 
 use bookctl::serve::runner::{Crates, Edition, Limits, Outcome, RunStatus, Runner};
 use bookctl::serve::{CratesFrom, Options, Server};
-use common::{all_gone, started, unique_seconds, without_sandbox_note};
+use common::{all_gone, small_book, started, unique_seconds, without_sandbox_note};
 
 mod common;
-
-/// A book of one chapter: enough to serve.
-fn small_book() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
-    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\n").expect("write");
-    std::fs::write(
-        dir.path().join("src/SUMMARY.md"),
-        "# Summary\n\n- [One](one.md)\n",
-    )
-    .expect("write");
-    std::fs::write(dir.path().join("src/one.md"), "# One\n").expect("write");
-    dir
-}
 
 fn server(limits: Limits) -> (Server, tempfile::TempDir) {
     let book = small_book();

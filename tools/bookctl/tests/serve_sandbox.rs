@@ -12,7 +12,7 @@ use std::time::Duration;
 use bookctl::serve::runner::{Crates, Edition, Limits, Outcome, RunStatus, Runner};
 use bookctl::serve::sandbox::Caps;
 use bookctl::serve::{CratesFrom, Options, Server};
-use common::{all_gone, unique_seconds};
+use common::{all_gone, small_book, unique_seconds};
 
 mod common;
 
@@ -209,20 +209,6 @@ fn a_file_over_the_cap_cannot_be_written() {
         && output.contains("the file-size cap of `cargo book serve`");
     let refused = output.contains("No space left on device") || output.contains("File too large");
     assert!(stopped || refused, "{status:?}: {output}");
-}
-
-/// A book of one chapter: enough to serve.
-fn small_book() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
-    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\n").expect("write");
-    std::fs::write(
-        dir.path().join("src/SUMMARY.md"),
-        "# Summary\n\n- [One](one.md)\n",
-    )
-    .expect("write");
-    std::fs::write(dir.path().join("src/one.md"), "# One\n").expect("write");
-    dir
 }
 
 /// POSTs an example as the served page would; the status and the JSON answer.

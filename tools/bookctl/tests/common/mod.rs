@@ -71,3 +71,17 @@ pub fn without_sandbox_note(output: &str) -> String {
         .map_or(output, |(kept, _)| kept)
         .to_owned()
 }
+
+/// A book of one chapter: enough to serve.
+pub fn small_book() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+    std::fs::write(dir.path().join("book.toml"), "[book]\ntitle = \"Test\"\n").expect("write");
+    std::fs::write(
+        dir.path().join("src/SUMMARY.md"),
+        "# Summary\n\n- [One](one.md)\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("src/one.md"), "# One\n").expect("write");
+    dir
+}
