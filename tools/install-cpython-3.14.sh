@@ -6,7 +6,8 @@
 #
 # PREFIX defaults to $BOOK_CPYTHON_314 or $HOME/.local/share/book/cpython-3.14.
 # On success the last line of standard output is the bin directory that holds
-# `python3.14` (and a `python3` link to it); put it on the PATH.
+# `python3.14`; put it on the PATH (it holds no `python3`,
+# so the default python3 stays what it was).
 #
 # How: a private apt directory (its own sources list, state and cache; the
 # system's apt is not touched) points at sid; `apt-get download` fetches the
@@ -97,12 +98,12 @@ loader="$root/$arch_dir/ld-linux-x86-64.so.2"
 loader="$(readlink -f "$loader")"
 patchelf --set-interpreter "$loader" --force-rpath --set-rpath "$root/$arch_dir" "$python"
 
-# A bin directory with python3.14 and python3. The interpreter finds its
+# A bin directory with python3.14 alone. The interpreter finds its
 # standard library from its own path (sys.prefix = $root/usr), so the names
-# here are symbolic links to it, not copies.
+# here is a symbolic link to it, not a copy.
 mkdir -p "$bin"
 ln -sfn "$python" "$bin/python3.14"
-ln -sfn "$python" "$bin/python3"
+rm -f "$bin/python3"  # never shadow the python3 the book runs by default
 "$bin/python3.14" -c 'import ssl, ctypes, sqlite3, decimal, lzma, bz2, zlib' ||
     die "the unpacked interpreter runs but cannot import its C modules (see above)"
 

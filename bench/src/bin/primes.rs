@@ -5,10 +5,16 @@
 //! ```
 //!
 //! VARIANT is `serial`, `threads` (`thread::scope`, 2 threads), `rayon`
-//! (the global pool), `processes` (the Part 2 process pool, 2 workers) or
+//! (a pool of 2 threads), `processes` (the Part 2 process pool, 2 workers) or
 //! `may` (2 workers). The parallel variants split the range into 64 chunks
 //! that 2 workers take one at a time, so a worker that finishes early takes
-//! another chunk. Prints one JSON line: variant, count, seconds, peak RSS.
+//! another chunk. Prints one JSON line: variant, count, seconds, peak RSS,
+//! and `startup_secs`: what starting the pool or scheduler took, before the
+//! timed region (rayon's pool, may's scheduler; 0 for the others).
+//!
+//! Every variant uses 2 workers whatever the machine has, so that the
+//! speedups compare like with like and their ceiling is 2x (or the cores
+//! the run may use, if fewer).
 //!
 //! Trial division and not a sum of squares: LLVM turns a sum-of-squares loop
 //! into a closed formula, and there would be nothing left to measure.
@@ -89,8 +95,37 @@ fn pull_chunks(next: &AtomicUsize, work: &[Range<u64>]) -> u64 {
     total
 }
 
-fn on_rayon(work: &[Range<u64>]) -> u64 {
-    work.par_iter().cloned().map(count_primes).sum()
+/// Starts what `variant` runs on: a rayon pool of `WORKERS` threads (not
+/// the global pool, which has one per core), or may's scheduler.
+fn start(variant: &str) -> Result<Option<rayon::ThreadPool>, String> {
+    match variant {
+        "rayon" => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(WORKERS)
+                .build()
+                .map_err(|error| format!("cannot start rayon's pool: {error}"))?;
+            // The threads exist once each has run something.
+            pool.broadcast(|_| ());
+            Ok(Some(pool))
+        }
+        "may" => {
+            // Configure may before its first use: its scheduler starts once.
+            may::config().set_workers(WORKERS);
+            may::go!(|| ())
+                .join()
+                .map_err(|_| "may's scheduler failed to start")?;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn on_rayon(work: &[Range<u64>], pool: Option<&rayon::ThreadPool>) -> u64 {
+    let count = || work.par_iter().cloned().map(count_primes).sum();
+    match pool {
+        Some(pool) => pool.install(count),
+        None => count(),
+    }
 }
 
 /// The Part 2 process pool: the workers are this program, re-run with `--worker`.
@@ -161,13 +196,16 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let variant: String = arg_or(1, "serial".to_owned())?;
     let limit: u64 = arg_or(2, 3_000_000)?;
-    // Configure may before its first use: its scheduler starts once.
-    may::config().set_workers(WORKERS);
     let work = chunks(2..limit, CHUNKS);
+    // Pools and schedulers start before the timed region, and their start-up
+    // is reported apart: may's scheduler starts at the first `go!` (it makes
+    // 1,000 stacks then), which would otherwise land inside the timing.
+    let (pool, startup) = timed(|| start(&variant));
+    let pool = pool?;
     let (count, time) = match variant.as_str() {
         "serial" => timed(|| Ok(count_primes(2..limit))),
         "threads" => timed(|| Ok(on_threads(&work))),
-        "rayon" => timed(|| Ok(on_rayon(&work))),
+        "rayon" => timed(|| Ok(on_rayon(&work, pool.as_ref()))),
         "processes" => timed(|| on_processes(&work)),
         "may" => timed(|| Ok(on_may(&work))),
         other => {
@@ -189,6 +227,7 @@ fn run() -> Result<(), String> {
         "limit": limit,
         "count": count,
         "secs": time.as_secs_f64(),
+        "startup_secs": startup.as_secs_f64(),
         "peak_rss_kib": peak_rss_kib(),
     }));
     Ok(())

@@ -50,7 +50,9 @@ enum Command {
         package: Option<String>,
     },
     /// Measure the book's figures (Rust and Python, release builds) and write
-    /// them under src/measured/.
+    /// them under src/measured/, each table with the raw runs beside it as
+    /// JSON. A suite during which other processes used the CPU (beyond the
+    /// limits its stamp states) is not written into src/measured/.
     Bench {
         /// A short smoke run (small sizes, one run each) written to
         /// target/bench-quick/ unless --out says otherwise.
@@ -61,12 +63,18 @@ enum Command {
         /// may-limits, pyo3.
         #[arg(long, value_name = "SUITE")]
         only: Vec<String>,
-        /// Runs per figure (default 5, echo 3; --quick: 1).
+        /// Runs per figure, in interleaved rounds (default 5; --quick: 1).
         #[arg(long, value_name = "N")]
         runs: Option<usize>,
-        /// Where to write the files (default: src/measured/).
+        /// Where to write the files (default: src/measured/). Elsewhere, a
+        /// disturbed suite is written too, with a warning in its stamp.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Skip the suites that an earlier run into the same directory
+        /// finished (it keeps a list in DIR/.bench-progress.json), so that
+        /// an interrupted or refused run goes on where it stopped.
+        #[arg(long)]
+        resume: bool,
         /// A Python interpreter to measure the Python rows on (repeatable),
         /// e.g. a free-threaded python3.14t. Default: python3 and every
         /// pyenv CPython 3.11 or later, one per version.
@@ -99,6 +107,7 @@ fn run(cli: Cli) -> Result<()> {
             ref only,
             runs,
             ref out,
+            resume,
             ref pythons,
         } => bench::run(
             &root()?,
@@ -107,6 +116,7 @@ fn run(cli: Cli) -> Result<()> {
                 only: only.clone(),
                 runs,
                 out: out.clone(),
+                resume,
                 pythons: pythons.clone(),
             },
         ),

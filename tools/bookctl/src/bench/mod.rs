@@ -6,10 +6,20 @@
 //! Each suite is a module with one `run` function that returns the files it
 //! measured; they are written only once the whole suite has succeeded, each
 //! atomically, so a failed run never leaves a half-written table behind.
+//!
+//! Around each suite the tool samples what else used the CPU ([`quiet`]):
+//! for 2 s before it, and during it. A suite disturbed beyond the stated
+//! limits is never written into `src/measured/` (its files go to
+//! `target/bench-refused/` for inspection, and the run ends with an error
+//! naming them, to be resumed with `--resume` on a quiet machine); into any
+//! other directory it is written with a warning in its stamp. Beside each
+//! suite's tables goes `<suite>.runs.json`: every run's raw result, the
+//! interference samples and how the process trees were accounted.
 
 mod chapters;
 mod markdown;
 mod python;
+mod quiet;
 mod runner;
 mod stamp;
 mod stats;
@@ -18,6 +28,7 @@ mod suite_echo;
 mod suite_pyo3;
 mod suite_sleepers;
 mod svg;
+mod tree;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -43,6 +54,8 @@ pub struct Options {
     pub runs: Option<usize>,
     /// Where to write the files (default: `src/measured/`).
     pub out: Option<PathBuf>,
+    /// Skip the suites an earlier run into `out` finished.
+    pub resume: bool,
     /// The Python interpreters to measure (default: `python3` and pyenv's
     /// CPython 3.11 and later, one per version).
     pub pythons: Vec<PathBuf>,
@@ -139,7 +152,7 @@ pub fn suite_names() -> Vec<&'static str> {
 pub struct Bench {
     pub root: PathBuf,
     pub quick: bool,
-    /// Runs per figure, and per echo figure (echo has the most rows).
+    /// Runs per figure (echo too: five rounds, like every suite).
     pub runs: usize,
     pub echo_runs: usize,
     pub machine: Machine,
@@ -230,7 +243,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         root: root.to_owned(),
         quick: options.quick,
         runs: options.runs.unwrap_or(if options.quick { 1 } else { 5 }),
-        echo_runs: options.runs.unwrap_or(if options.quick { 1 } else { 3 }),
+        echo_runs: options.runs.unwrap_or(if options.quick { 1 } else { 5 }),
         machine: Machine::detect(),
         python,
         executables,
@@ -239,15 +252,101 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     };
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    // The gate guards the book's own directory, however it was named.
+    let book_dir = root.join("src/measured");
+    let gated = same_dir(&out, &book_dir);
+    if gated && options.quick {
+        bail!("--quick figures never go into src/measured/: use --out DIR (or none: target/bench-quick/)");
+    }
+    let mut progress = RunProgress::load(&out, options.resume, &bench.machine.run_id);
+    let refused_dir = root.join("target/bench-refused");
+    let mut refused = Vec::new();
+    eprintln!("process trees: {}", tree::accounting().name());
     let started = Instant::now();
     for suite in &selected {
+        if progress.done.iter().any(|done| done == suite.name) {
+            eprintln!("{}: done by run {}, skipped (--resume)", suite.name, progress.run_id);
+            continue;
+        }
+        // Is the machine quiet before the suite starts? (2 s of counters.)
+        let idle_start = quiet::Sample::take();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let before = quiet::Sample::take();
+        let idle = idle_start.until(&before);
+        let _ = runner::take_raw();
         let outputs = (suite.run)(&bench, suite.name).with_context(|| {
             format!("the {} suite failed; no file of it was written", suite.name)
         })?;
+        let during = before.until(&quiet::Sample::take());
+        let verdict = idle
+            .verdict()
+            .map_err(|why| format!("before the suite, {why}"))
+            .and(during.verdict().map_err(|why| format!("during the suite, {why}")));
+        let quiet_line = format!(
+            "Quiet-machine check (run {}): in the 2 s before this suite, {}; during it, {}; {}",
+            progress.run_id,
+            idle.describe(),
+            during.describe(),
+            match &verdict {
+                Ok(()) => format!(
+                    "within the limits ({:.0} % of the CPU time for other processes, {:.0} % steal).",
+                    quiet::OTHER_CPU_LIMIT * 100.0,
+                    quiet::STEAL_LIMIT * 100.0
+                ),
+                Err(why) => format!("DISTURBED: {why}; these figures are not the book's."),
+            }
+        );
+        let raw = serde_json::json!({
+            "suite": suite.name,
+            "run_id": progress.run_id,
+            "machine": bench.machine.line(),
+            "process_trees": tree::accounting().name(),
+            "process_trees_how": tree::accounting().describe(),
+            "before": idle.to_json(),
+            "during": during.to_json(),
+            "quiet": verdict.is_ok(),
+            "runs": runner::take_raw(),
+        });
+        let mut outputs: Vec<Output> = outputs
+            .into_iter()
+            .map(|output| {
+                if output.file.ends_with(".md") {
+                    // The quiet-machine line goes right under the stamp.
+                    let (stamp, rest) = output.contents.split_once('\n').unwrap_or((&output.contents, ""));
+                    Output::new(output.file, format!("{stamp}\n{quiet_line}\n{rest}"))
+                } else {
+                    output
+                }
+            })
+            .collect();
+        outputs.push(Output::new(
+            format!("{}.runs.json", suite.name),
+            serde_json::to_string_pretty(&raw)? + "\n",
+        ));
+        let destination = match &verdict {
+            Err(why) if gated => {
+                eprintln!(
+                    "refused: the {} suite was disturbed ({why}); its files go to {}, not to src/measured/",
+                    suite.name,
+                    refused_dir.display()
+                );
+                refused.push(suite.name);
+                std::fs::create_dir_all(&refused_dir)?;
+                &refused_dir
+            }
+            Err(why) => {
+                eprintln!("warning: the {} suite was disturbed ({why}); its stamp says so", suite.name);
+                &out
+            }
+            Ok(()) => &out,
+        };
         for output in outputs {
-            let path = out.join(&output.file);
+            let path = destination.join(&output.file);
             write_atomically(&path, &output.contents)?;
             println!("wrote {}", path.display());
+        }
+        if destination == &out {
+            progress.finish(&out, suite.name)?;
         }
     }
     // lateness.svg draws both lateness suites: redraw it only when both ran,
@@ -271,7 +370,65 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         println!("wrote {}", path.display());
     }
     eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
+    if !refused.is_empty() {
+        bail!(
+            "the machine was not quiet during {}: nothing of {} was written to src/measured/ \
+             (see {}); stop what else runs and go on with `cargo book bench --resume`",
+            refused.join(", "),
+            if refused.len() == 1 { "it" } else { "them" },
+            refused_dir.display()
+        );
+    }
     Ok(())
+}
+
+/// Whether two paths name the same directory (either may not exist yet).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Which suites a run into a directory finished, kept in
+/// `.bench-progress.json` there so that `--resume` can skip them.
+struct RunProgress {
+    run_id: String,
+    done: Vec<String>,
+}
+
+impl RunProgress {
+    const FILE: &'static str = ".bench-progress.json";
+
+    fn load(out: &Path, resume: bool, run_id: &str) -> RunProgress {
+        let earlier = resume
+            .then(|| std::fs::read_to_string(out.join(Self::FILE)).ok())
+            .flatten()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+        match earlier {
+            Some(earlier) => RunProgress {
+                run_id: earlier["run_id"].as_str().unwrap_or(run_id).to_owned(),
+                done: earlier["done"]
+                    .as_array()
+                    .map(|done| {
+                        done.iter()
+                            .filter_map(|name| name.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            None => RunProgress {
+                run_id: run_id.to_owned(),
+                done: Vec::new(),
+            },
+        }
+    }
+
+    fn finish(&mut self, out: &Path, suite: &str) -> Result<()> {
+        self.done.push(suite.to_owned());
+        let state = serde_json::json!({ "run_id": self.run_id, "done": self.done });
+        write_atomically(&out.join(Self::FILE), &(serde_json::to_string_pretty(&state)? + "\n"))
+    }
 }
 
 /// Builds `packages` in release mode, cargo's progress shown, and returns

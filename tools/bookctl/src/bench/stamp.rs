@@ -14,9 +14,12 @@ pub struct Machine {
     pub os: String,
     /// `rustc 1.95.0`.
     pub rustc: String,
-    /// Whether stamps report the load average when they are written, so
-    /// that a figure measured on a busy machine says so.
-    pub report_load: bool,
+    /// `KVM guest` where `lscpu` names a hypervisor: steal time and a
+    /// neighbour's load can reach the figures there.
+    pub hypervisor: Option<String>,
+    /// `2026-12-06T05:20Z`: when this run started, in every stamp of it, so
+    /// that files measured together can be told from files measured apart.
+    pub run_id: String,
 }
 
 impl Machine {
@@ -39,30 +42,33 @@ impl Machine {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
+        let hypervisor = command_output("lscpu", &[]).and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("Hypervisor vendor:"))
+                .map(|vendor| format!("{} guest", vendor.trim()))
+        });
         Machine {
             date: utc_date(now),
             cpu,
             cores,
             os,
             rustc,
-            report_load: cfg!(target_os = "linux"),
+            hypervisor,
+            run_id: format!("{}T{:02}:{:02}Z", utc_date(now), now / 3600 % 24, now / 60 % 60),
         }
     }
 
-    /// `Measured on 2026-11-24: AMD EPYC, 2 cores, Linux 6.18.44`, and on
-    /// Linux `, load average 2.10 (1 min) and 1.95 (15 min) as this was
-    /// written`: the benchmark itself keeps up to 2 cores busy, so much above
-    /// that means something else ran beside it.
+    /// `Measured on 2026-11-24: AMD EPYC, 2 cores, Linux 6.18.44, KVM
+    /// guest`. (How busy the machine was is the next line's business: the
+    /// quiet-machine check. The load average is not printed: it counts the
+    /// benchmark's own threads, with a 15-minute memory, and proves nothing.)
     pub fn line(&self) -> String {
-        let load = if self.report_load {
-            load_average().map_or_else(String::new, |(one, fifteen)| {
-                format!(", load average {one} (1 min) and {fifteen} (15 min) as this was written")
-            })
-        } else {
-            String::new()
-        };
+        let guest = self
+            .hypervisor
+            .as_ref()
+            .map_or_else(String::new, |guest| format!(", {guest}"));
         format!(
-            "Measured on {}: {}, {} cores, {}{load}",
+            "Measured on {}: {}, {} cores{guest}, {}",
             self.date, self.cpu, self.cores, self.os
         )
     }
@@ -74,15 +80,6 @@ impl Machine {
         versions.extend(tools.iter().cloned());
         format!("{}; {}.", self.line(), versions.join(", "))
     }
-}
-
-/// The 1- and 15-minute load averages, as `/proc/loadavg` gives them.
-fn load_average() -> Option<(String, String)> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    let mut fields = text.split_whitespace();
-    let one = fields.next()?.to_owned();
-    let fifteen = fields.nth(1)?.to_owned();
-    Some((one, fifteen))
 }
 
 /// `may 0.3.51`: the version of a crate in the book's `Cargo.lock` (the one
@@ -153,11 +150,12 @@ mod tests {
             cores: 2,
             os: "Linux 6.18.44".into(),
             rustc: "rustc 1.95.0".into(),
-            report_load: false,
+            hypervisor: Some("KVM guest".into()),
+            run_id: "2026-11-24T10:00Z".into(),
         };
         assert_eq!(
             machine.stamp(&["Python 3.11.7".into(), "gevent 26.9.0".into()]),
-            "Measured on 2026-11-24: AMD EPYC, 2 cores, Linux 6.18.44; \
+            "Measured on 2026-11-24: AMD EPYC, 2 cores, KVM guest, Linux 6.18.44; \
              rustc 1.95.0 (release build), Python 3.11.7, gevent 26.9.0."
         );
     }

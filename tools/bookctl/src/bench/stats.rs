@@ -1,4 +1,5 @@
-//! The statistics the book reports: medians of several runs.
+//! The statistics the book reports: the median of several runs, with their
+//! spread (smallest and largest run) beside it, as hyperfine prints a range.
 
 /// The median of `values` (the mean of the middle two for an even count),
 /// or `None` when there are none. NaNs sort last and so rarely matter.
@@ -25,6 +26,61 @@ pub fn median_index(keys: &[f64]) -> Option<usize> {
     order.get(keys.len().saturating_sub(1) / 2).copied()
 }
 
+/// The median and the range of several runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        Some(Spread {
+            median: median(values)?,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            runs: values.len(),
+        })
+    }
+
+    /// The half-width of the range relative to the median: 0.05 is ±5 %.
+    pub fn relative(&self) -> f64 {
+        if self.median == 0.0 {
+            0.0
+        } else {
+            (self.max - self.min) / 2.0 / self.median.abs()
+        }
+    }
+
+    /// The same spread of `f(value)`, for a monotonic `f` (a unit change).
+    pub fn map(self, f: impl Fn(f64) -> f64) -> Spread {
+        let (a, b) = (f(self.min), f(self.max));
+        Spread {
+            median: f(self.median),
+            min: a.min(b),
+            max: a.max(b),
+            runs: self.runs,
+        }
+    }
+
+    /// A table cell: the median as `format` writes it, then the range of the
+    /// runs in parentheses: `0.138 s (0.135–0.141)`. The median comes first,
+    /// so that a check reads it as the cell's value. One run has no range.
+    pub fn cell(&self, format: impl Fn(f64) -> String) -> String {
+        if self.runs < 2 {
+            return format(self.median);
+        }
+        let bare = |v: f64| {
+            let text = format(v);
+            // The range repeats the number, not the unit.
+            text.split_once(' ').map_or(text.clone(), |(number, _)| number.to_owned())
+        };
+        format!("{} ({}–{})", format(self.median), bare(self.min), bare(self.max))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +98,15 @@ mod tests {
         assert_eq!(median_index(&[1.9, 1.7, 1.8]), Some(2));
         assert_eq!(median_index(&[5.0, 1.0, 3.0, 2.0]), Some(3));
         assert_eq!(median_index(&[]), None);
+    }
+
+    #[test]
+    fn spread_cells_put_the_median_first() {
+        let spread = Spread::of(&[0.141, 0.135, 0.138]).expect("runs");
+        assert_eq!(spread.cell(|v| format!("{v:.3} s")), "0.138 s (0.135–0.141)");
+        assert!((spread.relative() - 0.0217).abs() < 1e-3);
+        let one = Spread::of(&[2.0]).expect("a run");
+        assert_eq!(one.cell(|v| format!("{v:.2}x")), "2.00x");
+        assert_eq!(Spread::of(&[]), None);
     }
 }

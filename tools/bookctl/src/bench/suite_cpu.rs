@@ -5,7 +5,8 @@
 use anyhow::{Result, bail};
 
 use super::markdown::{Table, seconds};
-use super::runner::{Program, Progress, measure, median_of, number};
+use super::runner::{Program, Progress, Row, measure_once, measure_rounds, number, spread_of};
+use super::stats::Spread;
 use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
 
@@ -19,9 +20,20 @@ fn expected_count(limit: u64) -> Option<u64> {
     }
 }
 
-/// The largest speedup two workers can honestly reach on two cores, with a
-/// margin for timer noise; above it, the serial run was disturbed.
-const CEILING: f64 = 2.05;
+/// The workers every parallel variant uses.
+const WORKERS: usize = 2;
+
+/// The largest speedup the parallel rows can honestly reach: their workers,
+/// or the cores this run may use if fewer (`sched_getaffinity` and cgroup
+/// quotas, as `available_parallelism` reads them), with 2.5 % for timer
+/// noise. A round above it had a disturbed serial run.
+pub fn ceiling(cores: usize) -> f64 {
+    WORKERS.min(cores.max(1)) as f64 * 1.025
+}
+
+/// Re-runs of a blamed serial row per round before the round is kept and
+/// flagged instead.
+const RERUNS: usize = 2;
 
 struct Variant {
     label: String,
@@ -43,7 +55,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let rust_variants = [
         ("Rust serial", "serial"),
         ("Rust `thread::scope` ×2", "threads"),
-        ("Rust rayon (global pool)", "rayon"),
+        ("Rust rayon ×2", "rayon"),
         ("Rust process pool ×2 (Part 2)", "processes"),
         ("Rust may ×2", "may"),
     ];
@@ -84,55 +96,116 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         }
     };
     let mut progress = Progress::new(suite, variants.len());
+    let rows: Vec<Row<'_>> = variants
+        .iter()
+        .map(|variant| Row {
+            what: variant.label.replace('`', ""),
+            program: &variant.program,
+        })
+        .collect();
+    let mut results = measure_rounds(&mut progress, &rows, bench.runs, check)?;
+
+    // Each round's speedups are paired: the group's serial run of that round
+    // over the parallel run of that round. A round above the ceiling blames
+    // its serial run (it was slowed; a parallel run cannot be too fast), so
+    // that serial run is measured again, up to RERUNS times; a round still
+    // above is kept, and the table says so.
+    let ceiling = ceiling(bench.machine.cores);
+    let serial_of = |group: &str| {
+        variants
+            .iter()
+            .position(|v| v.group == group)
+            .expect("every group has its serial row first")
+    };
+    let mut unstable = Vec::new();
+    let mut reruns = 0;
+    for round in 0..bench.runs {
+        for (index, variant) in variants.iter().enumerate() {
+            let serial = serial_of(&variant.group);
+            if serial == index {
+                continue;
+            }
+            let mut attempts = 0;
+            loop {
+                let speedup = number(&results[serial][round], "secs")?
+                    / number(&results[index][round], "secs")?;
+                if speedup <= ceiling || bench.quick {
+                    break;
+                }
+                if attempts == RERUNS {
+                    unstable.push(format!("{} (round {}: {speedup:.2}x)", rows[index].what, round + 1));
+                    break;
+                }
+                attempts += 1;
+                reruns += 1;
+                eprintln!(
+                    "{}: {speedup:.2}x in round {} is above the {ceiling:.2}x ceiling; \
+                     measuring its serial row again",
+                    rows[index].what,
+                    round + 1
+                );
+                results[serial][round] = measure_once(
+                    &progress,
+                    &rows[serial].what,
+                    &variants[serial].program,
+                    round + 1,
+                    bench.runs,
+                    &check,
+                )?;
+            }
+        }
+    }
+
     let mut table = Table::new(&[
         "variant",
         "median time",
         "speedup vs own serial",
-        "peak RSS",
+        "CPU time, process tree",
+        "peak memory, process tree",
     ]);
     let mut bars = Vec::new();
-    // The serial time of each group, the first row of the group.
     let mut serials: Vec<(String, f64)> = Vec::new();
-    for variant in &variants {
-        progress.next();
-        let what = variant.label.replace('`', "");
-        let baseline = serials
-            .iter()
-            .find(|(group, _)| *group == variant.group)
-            .map(|&(_, serial)| serial);
-        // A speedup above the ceiling means a disturbed run: measure the row
-        // once more, and stop if it is still impossible.
-        let mut attempt = 0;
-        let (secs, rss_mib, speedup) = loop {
-            attempt += 1;
-            let records = measure(&progress, &what, &variant.program, bench.runs, check)?;
-            let secs = median_of(&records, "secs")?;
-            let rss_mib = median_of(&records, "peak_rss_kib")? / 1024.0;
-            let speedup = baseline.map_or(1.0, |serial| serial / secs);
-            // A quick run's millisecond timings are noise: no ceiling there.
-            if speedup <= CEILING || bench.quick {
-                break (secs, rss_mib, speedup);
-            }
-            if attempt == 2 {
-                bail!(
-                    "{} ran {speedup:.2}x as fast as its serial row with 2 workers, above \
-                     the ceiling of 2.0x, twice: the machine is too busy to measure; run \
-                     again on a quiet machine",
-                    variant.label
-                );
-            }
-            eprintln!("{what}: {speedup:.2}x is above the 2.0x ceiling; measuring it again");
-        };
-        if baseline.is_none() {
-            serials.push((variant.group.clone(), secs));
+    let mut startups = Vec::new();
+    for (index, variant) in variants.iter().enumerate() {
+        let records = &results[index];
+        let secs = spread_of(records, "secs")?;
+        let serial = serial_of(&variant.group);
+        let ratios = (0..records.len())
+            .map(|round| {
+                Ok(number(&results[serial][round], "secs")? / number(&records[round], "secs")?)
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        let speedup = Spread::of(&ratios).expect("at least one run");
+        if serial == index {
+            serials.push((variant.group.clone(), secs.median));
         }
+        let startup = spread_of(records, "startup_secs").ok();
+        if let Some(startup) = startup.filter(|s| s.median > 0.0) {
+            startups.push(format!(
+                "{} {}",
+                rows[index].what,
+                startup.map(|s| s * 1e3).cell(|ms| format!("{ms:.1} ms"))
+            ));
+        }
+        let cpu = spread_of(records, "tree_cpu_secs").ok();
+        let memory = spread_of(records, "tree_peak_kib").ok();
         table.row(vec![
             variant.label.clone(),
-            seconds(secs),
-            format!("{speedup:.2}x"),
-            format!("{rss_mib:.1} MiB"),
+            secs.cell(seconds),
+            if serial == index {
+                "1.00x".to_owned()
+            } else {
+                speedup.cell(|v| format!("{v:.2}x"))
+            },
+            cpu.map_or_else(|| "not measured here".to_owned(), |cpu| cpu.cell(seconds)),
+            memory.map_or_else(
+                || "not measured here".to_owned(),
+                |kib| kib.map(|k| k / 1024.0).cell(|mib| format!("{mib:.1} MiB")),
+            ),
         ]);
-        bars.push(Bar::new(variant.label.replace('`', ""), speedup));
+        bars.push(
+            Bar::new(rows[index].what.clone(), speedup.median).with_range(speedup.min, speedup.max),
+        );
     }
     for note in bench.python.notes(&[]) {
         table.note(note);
@@ -156,22 +229,44 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             pythons.join(", ")
         ));
     }
+    if !startups.is_empty() {
+        table.note(format!(
+            "Start-up, outside the timed region and not in the times above (median, range): {}.",
+            startups.join("; ")
+        ));
+    }
+    table.note(if unstable.is_empty() {
+        format!(
+            "Every round's speedup stayed under the {ceiling:.2}x ceiling ({} serial run{} measured again).",
+            reruns,
+            if reruns == 1 { " was" } else { "s were" }
+        )
+    } else {
+        format!(
+            "Unstable: these rounds stayed above the {ceiling:.2}x ceiling after {RERUNS} re-runs of \
+             their serial row each, and are kept in the medians: {}.",
+            unstable.join(", ")
+        )
+    });
 
     let mut tools = vec![bench.crate_version("rayon"), bench.crate_version("may")];
     tools.extend(bench.python.stamps(&[]));
     let mut text = bench.machine.stamp(&tools);
     text += &format!(
-        "\nPrimes below {limit} by trial division, split into 64 chunks that 2 workers take \
-         one at a time; medians over {} of each variant, every run checked to count \
-         {} primes (two million rather than the chapters' three, for every language alike, so \
-         that the Python rows fit in the run on every interpreter; one row by hand: \
+        "\nPrimes below {limit} by trial division, split into 64 chunks that {WORKERS} workers take \
+         one at a time (every parallel variant uses {WORKERS} workers, rayon a pool of {WORKERS} \
+         threads); {} interleaved rounds, each running every row once, every run checked to count \
+         {} primes (one row by hand: \
          `cargo run --release -p book-bench --bin primes -- rayon {limit}`, or \
-         `python3 bench/python/primes.py pool {limit}`). Peak RSS is the parent \
-         process's. The Python twin loops with `for divisor in range(…)`, idiomatic and about \
-         1.7x as fast as the `while` loop of `no_gil.py`. A 2-core machine's ceiling is a 2.0x speedup: the suite stops \
-         rather than report a row above it.\n\n",
-        super::markdown::runs(bench.runs),
+         `python3 bench/python/primes.py pool {limit}`). Each cell is the median, then the \
+         smallest and largest run in parentheses; a speedup is the median of the rounds' \
+         paired ratios (that round's serial time over that round's parallel time). \
+         {}. With {WORKERS} workers on the {} cores this run could use, the ceiling is \
+         {ceiling:.2}x: a round above it had its serial row measured again.\n\n",
+        bench.runs,
         expected_count(limit).map_or("the same".into(), |n| super::markdown::thousands(n as f64)),
+        super::tree::accounting().describe(),
+        bench.machine.cores,
     );
     text += &table.render();
     let svg = bar_chart(

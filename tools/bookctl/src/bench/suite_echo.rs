@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::tree::Group;
 use super::markdown::{Table, thousands};
 use super::python::Package;
 use super::runner::{Program, Progress, median_of, number};
@@ -345,7 +346,14 @@ fn one_round(
     [conns, warmup_ms, measure_ms]: [u64; 3],
     offered: Option<f64>,
 ) -> Result<serde_json::Value> {
-    let mut child = server
+    // The server runs in a cgroup of its own too, so that the quiet-machine
+    // gate counts its CPU time as the benchmark's, not as another process's.
+    let group = Group::new();
+    let wrapped = match &group {
+        Some(group) => server.clone().wrapped(&group.prefix()),
+        None => server.clone(),
+    };
+    let mut child = wrapped
         .command()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -371,6 +379,10 @@ fn one_round(
     })();
     let _ = child.kill();
     let _ = child.wait();
+    if let Some(cpu) = group.as_ref().and_then(|group| group.usage().cpu_secs) {
+        super::quiet::add_measured((cpu * 1e9) as u64);
+    }
+    drop(group);
     let stderr = drained(stderr);
     result.with_context(|| format!("the echo server's stderr:\n{}", stderr.trim_end()))
 }

@@ -13,6 +13,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 pub struct Bar {
     pub label: String,
     pub value: f64,
+    /// The smallest and largest run, drawn as a whisker across the bar's end.
+    pub range: Option<(f64, f64)>,
 }
 
 impl Bar {
@@ -20,7 +22,14 @@ impl Bar {
         Bar {
             label: label.into(),
             value,
+            range: None,
         }
+    }
+
+    /// The bar with a whisker from `min` to `max` (the spread of the runs).
+    pub fn with_range(mut self, min: f64, max: f64) -> Self {
+        self.range = Some((min, max));
+        self
     }
 }
 
@@ -76,7 +85,10 @@ pub fn bar_chart(
             font.clone().resize(16.0).color(&BLACK),
         ))
         .map_err(fail)?;
-        let largest = bars.iter().map(|bar| bar.value).fold(0.0, f64::max);
+        let largest = bars
+            .iter()
+            .map(|bar| bar.range.map_or(bar.value, |(_, max)| max.max(bar.value)))
+            .fold(0.0, f64::max);
         let room = f64::from(WIDTH as i32 - LABEL_COLUMN - 90);
         let right = font
             .clone()
@@ -101,12 +113,24 @@ pub fn bar_chart(
                 RGBColor(70, 120, 180).filled(),
             ))
             .map_err(fail)?;
-            area.draw(&Text::new(
-                format(bar.value),
-                (LABEL_COLUMN + length + 6, middle),
-                left.clone(),
-            ))
-            .map_err(fail)?;
+            let mut text_at = LABEL_COLUMN + length + 6;
+            if let Some((min, max)) = bar.range {
+                // The whisker: min to max of the runs, the bar's end the median.
+                let at = |v: f64| LABEL_COLUMN + (scale.fraction(v, largest) * room) as i32;
+                let (low, high) = (at(min), at(max));
+                let ink = BLACK.stroke_width(1);
+                for segment in [
+                    [(low, middle), (high, middle)],
+                    [(low, middle - 5), (low, middle + 5)],
+                    [(high, middle - 5), (high, middle + 5)],
+                ] {
+                    area.draw(&PathElement::new(segment.to_vec(), ink))
+                        .map_err(fail)?;
+                }
+                text_at = text_at.max(high + 6);
+            }
+            area.draw(&Text::new(format(bar.value), (text_at, middle), left.clone()))
+                .map_err(fail)?;
         }
         area.present().map_err(fail)?;
     }

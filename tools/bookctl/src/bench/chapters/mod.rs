@@ -38,6 +38,7 @@ pub(super) fn outputs(
         .map(|run| {
             let output = program.run()?;
             progress.report(what, run, runs, &summary(&output));
+            super::runner::keep_raw(what, serde_json::Value::String(output.clone()));
             Ok(output)
         })
         .collect()
