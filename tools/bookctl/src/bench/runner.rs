@@ -265,7 +265,8 @@ pub struct Row<'a> {
     pub program: &'a Program,
 }
 
-/// Measures `rows` in `runs` interleaved rounds, each round running every
+/// Measures `rows` in `runs` interleaved rounds (`check` gets the row's
+/// index and a result), each round running every
 /// row once in turn (as pyperf and the pyo3 suite do), so that a machine
 /// whose speed drifts during the suite disturbs every row alike and the
 /// ratios between rows stay fair. Returns each row's results, in row order.
@@ -273,12 +274,13 @@ pub fn measure_rounds(
     progress: &mut Progress,
     rows: &[Row<'_>],
     runs: usize,
-    check: impl Fn(&serde_json::Value) -> Result<()>,
+    check: impl Fn(usize, &serde_json::Value) -> Result<()>,
 ) -> Result<Vec<Vec<serde_json::Value>>> {
     let mut results: Vec<Vec<serde_json::Value>> = rows.iter().map(|_| Vec::new()).collect();
     for round in 1..=runs {
-        for (row, found) in rows.iter().zip(&mut results) {
+        for (index, (row, found)) in rows.iter().zip(&mut results).enumerate() {
             progress.next_of_round(round == 1);
+            let check = |record: &serde_json::Value| check(index, record);
             found.push(measure_once(progress, &row.what, row.program, round, runs, &check)?);
         }
     }

@@ -103,7 +103,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             program: &variant.program,
         })
         .collect();
-    let mut results = measure_rounds(&mut progress, &rows, bench.runs, check)?;
+    let mut results = measure_rounds(&mut progress, &rows, bench.runs, |_, record| check(record))?;
 
     // Each round's speedups are paired: the group's serial run of that round
     // over the parallel run of that round. A round above the ceiling blames

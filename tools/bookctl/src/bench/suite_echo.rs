@@ -18,7 +18,8 @@ use anyhow::{Context, Result, bail};
 use super::tree::Group;
 use super::markdown::{Table, thousands};
 use super::python::Package;
-use super::runner::{Program, Progress, median_of, number};
+use super::runner::{Program, Progress, number, spread_of};
+use super::stats::Spread;
 use super::stamp::command_output;
 use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
@@ -39,8 +40,11 @@ struct Measured {
     /// The offered load (round trips per second), `None` when saturated.
     offered: Option<f64>,
     round_trips_per_second: f64,
-    /// Server CPU time per round trip, in µs (`None` without `/proc`).
-    cpu_us: Option<f64>,
+    rps: Spread,
+    /// Server CPU time per round trip, in µs (`None` without `/proc`), and
+    /// each round's value (for the paired ratio of the fixed-load table).
+    cpu: Option<Spread>,
+    cpu_by_round: Vec<Option<f64>>,
 }
 
 /// A fixed-load row counts as keeping up when it served this share of the
@@ -146,44 +150,60 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         settings.push((fixed_connections, Some(fixed_rate)));
     }
     let mut progress = Progress::new(suite, servers.len() * settings.len());
-    let mut results: Vec<Measured> = Vec::new();
-    for &(conns, offered) in &settings {
-        for server in &servers {
-            progress.next();
+    // Interleaved rounds: each round runs every server at every setting once,
+    // so that a machine whose speed drifts disturbs every row alike.
+    let rows: Vec<(u64, Option<f64>, &Server)> = settings
+        .iter()
+        .flat_map(|&(conns, offered)| servers.iter().map(move |server| (conns, offered, server)))
+        .collect();
+    let mut records: Vec<Vec<serde_json::Value>> = rows.iter().map(|_| Vec::new()).collect();
+    for run in 1..=bench.echo_runs {
+        for (&(conns, offered, server), found) in rows.iter().zip(&mut records) {
+            progress.next_of_round(run == 1);
             let load = offered.map_or_else(
                 || "saturated".to_owned(),
                 |rate| format!("{} rt/s offered", thousands(rate)),
             );
             let what = format!("{} ×{conns}, {load}", server.label.replace('`', ""));
-            let mut records = Vec::new();
-            for run in 1..=bench.echo_runs {
-                let record = one_round(
-                    &server.program.clone().wrapped(&server_prefix),
-                    &client_prefix,
-                    &client,
-                    [conns, warmup_for(conns), measure_ms],
-                    offered,
-                )?;
-                let rps = number(&record, "rps")?;
-                progress.report(
-                    &what,
-                    run,
-                    bench.echo_runs,
-                    &format!("{} rps", thousands(rps)),
-                );
-                records.push(record);
-            }
-            results.push(Measured {
-                label: server.label.clone(),
-                connections: conns,
+            let record = one_round(
+                &server.program.clone().wrapped(&server_prefix),
+                &client_prefix,
+                &client,
+                [conns, warmup_for(conns), measure_ms],
                 offered,
-                round_trips_per_second: median_of(&records, "rps")?,
-                cpu_us: median_of(&records, "server_cpu_us_per_round_trip").ok(),
-            });
+            )?;
+            let rps = number(&record, "rps")?;
+            progress.report(
+                &what,
+                run,
+                bench.echo_runs,
+                &format!("{} rps", thousands(rps)),
+            );
+            super::runner::keep_raw(&what, record.clone());
+            found.push(record);
         }
     }
+    let mut results: Vec<Measured> = Vec::new();
+    for (&(conns, offered, server), records) in rows.iter().zip(&records) {
+        let rps = spread_of(records, "rps")?;
+        let cpu = spread_of(records, "server_cpu_us_per_round_trip").ok();
+        results.push(Measured {
+            label: server.label.clone(),
+            connections: conns,
+            offered,
+            round_trips_per_second: rps.median,
+            rps,
+            cpu,
+            cpu_by_round: records
+                .iter()
+                .map(|record| record["server_cpu_us_per_round_trip"].as_f64())
+                .collect(),
+        });
+    }
 
-    let cpu_text = |cpu: Option<f64>| cpu.map_or("—".into(), |us| format!("{us:.1} µs"));
+    let cpu_text = |cpu: Option<Spread>| {
+        cpu.map_or("not measured here".into(), |us| us.cell(|us| format!("{us:.1} µs")))
+    };
     let mut saturated = Table::new(&[
         "server",
         "connections",
@@ -204,13 +224,16 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 saturated.row(vec![
                     result.label.clone(),
                     thousands(result.connections as f64),
-                    thousands(result.round_trips_per_second),
-                    cpu_text(result.cpu_us),
+                    result.rps.cell(thousands),
+                    cpu_text(result.cpu),
                 ]);
-                if let Some(cpu) = result.cpu_us
+                if let Some(cpu) = result.cpu
                     && result.connections == fixed_connections
                 {
-                    saturated_bars.push(Bar::new(format!("{label}, saturated"), cpu));
+                    saturated_bars.push(
+                        Bar::new(format!("{label}, saturated"), cpu.median)
+                            .with_range(cpu.min, cpu.max),
+                    );
                 }
             }
             Some(offered) => {
@@ -219,22 +242,38 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                         && other.connections == result.connections
                         && other.offered.is_none()
                 });
-                let ratio = match (result.cpu_us, full.and_then(|full| full.cpu_us)) {
-                    (Some(cpu), Some(full)) if full > 0.0 => format!("{:.2}", cpu / full),
-                    _ => "—".to_owned(),
-                };
-                let mut served = thousands(result.round_trips_per_second);
+                // Paired by round: that round's fixed-load CPU over that
+                // round's saturated CPU, at the same connections.
+                let ratios: Vec<f64> = full
+                    .map(|full| {
+                        result
+                            .cpu_by_round
+                            .iter()
+                            .zip(&full.cpu_by_round)
+                            .filter_map(|(cpu, full)| match (cpu, full) {
+                                (Some(cpu), Some(full)) if *full > 0.0 => Some(cpu / full),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ratio = Spread::of(&ratios)
+                    .map_or_else(|| "not measured here".to_owned(), |r| r.cell(|r| format!("{r:.2}")));
+                let mut served = result.rps.cell(thousands);
                 if result.round_trips_per_second < KEEPS_UP * offered {
                     served += " (fell behind)";
                 }
                 fixed.row(vec![
                     result.label.clone(),
                     served,
-                    cpu_text(result.cpu_us),
+                    cpu_text(result.cpu),
                     ratio,
                 ]);
-                if let Some(cpu) = result.cpu_us {
-                    fixed_bars.push(Bar::new(format!("{label}, {}/s", thousands(offered)), cpu));
+                if let Some(cpu) = result.cpu {
+                    fixed_bars.push(
+                        Bar::new(format!("{label}, {}/s", thousands(offered)), cpu.median)
+                            .with_range(cpu.min, cpu.max),
+                    );
                 }
             }
         }
@@ -290,17 +329,22 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "\nLoopback TCP ping-pong, 64-byte messages: each connection of one Rust load client \
          (tokio) sends 64 bytes, reads them back, and repeats, at once (saturated) or paced \
          (a fixed offered load); {warmup} of warm-up, then {measure_ms} ms measured; {pinned}. \
-         Every server runs on one CPU. Server CPU is its user + system time from \
-         `/proc/<pid>/stat` over the measured interval, divided by the round trips served. \
-         Medians over {} of each row: {} servers at {} settings make this the longest suite, \
-         and echo moves by ±25 % on a shared machine, so compare rows that differ by more. \
+         Every server runs on one CPU. Server CPU is the CPU time of its threads over the \
+         measured interval (the sum of `/proc/<pid>/task/*/schedstat`, in nanoseconds), divided \
+         by the round trips served. {} interleaved rounds ({} servers at {} settings, every \
+         row once per round); each cell is the median, then the smallest and largest run in \
+         parentheses. Across rows, the median spread (half the range over the median) was \
+         ±{:.0} % for round trips/s and ±{:.0} % for CPU per round trip: compare rows that \
+         differ by more. \
          By hand: start `cargo run --release -p book-bench --bin echo-server -- tokio` (or \
          `python3 bench/python/echo_server.py asyncio`), then \
          `cargo run --release -p book-bench --bin echo-client -- PORT 1000 1000 2000 SERVER_PID` \
          (append a rate, such as `5000`, for a fixed offered load).\n\n",
-        super::markdown::runs(bench.echo_runs),
+        bench.echo_runs,
         servers.len(),
         settings.len(),
+        median_spread(results.iter().map(|r| r.rps)) * 100.0,
+        median_spread(results.iter().filter_map(|r| r.cpu)) * 100.0,
     );
     text += &saturated.render();
     if settings.iter().any(|(_, offered)| offered.is_some()) {
@@ -335,6 +379,13 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         Output::new("echo.md", text),
         Output::new("echo.svg", svg),
     ])
+}
+
+/// The median relative spread of several rows (0 for none): the noise the
+/// stamp states, measured rather than guessed.
+fn median_spread(rows: impl Iterator<Item = Spread>) -> f64 {
+    let spreads: Vec<f64> = rows.map(|row| row.relative()).collect();
+    super::stats::median(&spreads).unwrap_or(0.0)
 }
 
 /// Starts the server, reads its port, runs the client against it, then

@@ -1,11 +1,12 @@
 //! `sleepers.md` + `sleepers.svg`: N tasks each sleep 1 s; wall time and
 //! memory for tokio, may, OS threads, asyncio, gevent and Python threads.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::markdown::{Table, thousands};
 use super::python::Package;
-use super::runner::{Program, Progress, measure, median_of, number};
+use super::runner::{self, Program, Progress, number, spread_of};
+use super::stats::Spread;
 use super::svg::{Bar, Scale, bar_chart};
 use super::{Bench, Output};
 
@@ -152,50 +153,71 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     }
 
     let mut progress = Progress::new(suite, rows.len());
+    let measured: Vec<runner::Row<'_>> = rows
+        .iter()
+        .map(|row| runner::Row {
+            what: format!("{} ×{}", row.label.replace('`', ""), row.tasks),
+            program: &row.program,
+        })
+        .collect();
+    let check = |index: usize, record: &serde_json::Value| {
+        let tasks = number(record, "tasks")? as u64;
+        if tasks != rows[index].tasks {
+            bail!("it ran {tasks} sleepers instead of {}", rows[index].tasks);
+        }
+        Ok(())
+    };
+    let results = runner::measure_rounds(&mut progress, &measured, bench.runs, check)?;
     let mut table = Table::new(&[
         "variant",
         "sleepers",
         "wall time",
         "peak RSS",
         "memory per task",
+        "with the kernel's share",
     ]);
     let mut bars = Vec::new();
-    for row in &rows {
-        progress.next();
-        let program = &row.program;
-        let what = format!("{} ×{}", row.label.replace('`', ""), row.tasks);
-        let check = |record: &serde_json::Value| {
-            let tasks = number(record, "tasks")? as u64;
-            if tasks != row.tasks {
-                bail!("it ran {tasks} sleepers instead of {}", row.tasks);
-            }
-            Ok(())
+    for (row, records) in rows.iter().zip(&results) {
+        let secs = spread_of(records, "secs")?;
+        let peak = spread_of(records, "peak_rss_kib")?;
+        let per_task = |peak_field: &str| {
+            let values = records
+                .iter()
+                .map(|r| {
+                    Ok((number(r, peak_field)? - number(r, "base_rss_kib")?) / row.tasks as f64)
+                })
+                .collect::<Result<Vec<f64>>>()?;
+            Ok::<_, anyhow::Error>(Spread::of(&values))
         };
-        let records = measure(&progress, &what, program, bench.runs, check)?;
-        let secs = median_of(&records, "secs")?;
-        let peak = median_of(&records, "peak_rss_kib")?;
-        let per_task = records
-            .iter()
-            .map(|r| {
-                Ok((number(r, "peak_rss_kib")? - number(r, "base_rss_kib")?) / row.tasks as f64)
-            })
-            .collect::<Result<Vec<f64>>>()?;
-        let per_task = super::stats::median(&per_task).unwrap_or(0.0);
+        let rss_per_task = per_task("peak_rss_kib")?.context("no runs")?;
+        let tree_per_task = if super::tree::counts_kernel_memory() {
+            per_task("tree_peak_kib").ok().flatten()
+        } else {
+            None // sampled RSS would not hold the kernel's share
+        };
         table.row(vec![
             row.label.clone(),
             thousands(row.tasks as f64),
-            format!("{secs:.3} s"),
-            format!("{:.1} MiB", peak / 1024.0),
-            format!("{per_task:.2} KiB"),
-        ]);
-        bars.push(Bar::new(
-            format!(
-                "{} ×{}",
-                row.label.replace('`', ""),
-                thousands(row.tasks as f64)
+            secs.cell(|s| format!("{s:.3} s")),
+            peak.map(|kib| kib / 1024.0).cell(|mib| format!("{mib:.1} MiB")),
+            rss_per_task.cell(|kib| format!("{kib:.2} KiB")),
+            tree_per_task.map_or_else(
+                || "not measured here".to_owned(),
+                |kib| kib.cell(|kib| format!("{kib:.2} KiB")),
             ),
-            peak / 1024.0,
-        ));
+        ]);
+        // Memory per task, comparable across counts (peak RSS is not).
+        bars.push(
+            Bar::new(
+                format!(
+                    "{} ×{}",
+                    row.label.replace('`', ""),
+                    thousands(row.tasks as f64)
+                ),
+                rss_per_task.median,
+            )
+            .with_range(rss_per_task.min, rss_per_task.max),
+        );
     }
     for note in bench.python.notes(&[Package::Gevent]) {
         table.note(note);
@@ -228,20 +250,26 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     text += &format!(
         "\nN tasks each sleep {nap_ms} ms; wall time from the first spawn until the last has woken, \
          peak RSS of the process, and (peak − RSS before spawning) ÷ N per task (for may, RSS before may starts, so that \
-         its pool of 1,000 ready stacks counts). asyncio and gevent run on one thread; tokio's \
+         its pool of 1,000 ready stacks counts). RSS leaves out what the kernel keeps for each \
+         thread (its kernel stack, task structures, page tables): the last column puts the peak \
+         memory of the whole process tree in place of the peak RSS, from a cgroup where the \
+         machine has one, which counts that share too (and any page cache the run read first; \
+         {}). asyncio and gevent run on one thread; tokio's \
          and may's default rows use a worker per core ({cores} here), and the `current_thread` and \
-         1-worker rows run them on one thread too. Medians over {} \
+         1-worker rows run them on one thread too. {} interleaved rounds, each running every row \
+         once; each cell is the median, then the smallest and largest run in parentheses \
          (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
          100000 1000`, or `python3 bench/python/sleepers.py asyncio 100000 1000`).\n\n",
-        super::markdown::runs(bench.runs),
+        super::tree::accounting().name(),
+        bench.runs,
         cores = bench.machine.cores,
     );
     text += &table.render();
     let svg = bar_chart(
-        &format!("Peak RSS (MiB), N tasks each sleeping {nap_ms} ms"),
+        &format!("Memory per task (KiB of RSS), N tasks each sleeping {nap_ms} ms"),
         &bars,
         Scale::Linear,
-        |v| format!("{v:.1} MiB"),
+        |v| format!("{v:.2} KiB"),
     )
     .map_err(anyhow::Error::msg)?;
     Ok(vec![

@@ -121,6 +121,15 @@ fn detect() -> Accounting {
     }
 }
 
+/// Whether the tree's peak memory includes the kernel's share (a cgroup's
+/// memory counter does; sampled RSS does not).
+pub fn counts_kernel_memory() -> bool {
+    matches!(
+        accounting(),
+        Accounting::V1 { .. } | Accounting::V2 { memory: true, .. }
+    )
+}
+
 /// A cgroup made for one run, removed when dropped.
 pub struct Group {
     dirs: Vec<PathBuf>,
