@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::{median_figure, outputs};
+use super::{spread_figure, outputs};
 use crate::bench::markdown::{self, Table};
 use crate::bench::runner::Progress;
 use crate::bench::{Bench, Output};
@@ -27,20 +27,21 @@ pub fn false_sharing(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> 
     };
     let runs = outputs(&progress, "two counters", &program, bench.runs, ratio_of)?;
 
-    let adjacent = median_figure(r"^adjacent counters +([0-9.]+) s$", &runs, package)?;
-    let padded = median_figure(r"^padded counters +([0-9.]+) s ", &runs, package)?;
-    let ratio = median_figure(r"^padded counters .* ([0-9.]+)x$", &runs, package)?;
+    let adjacent = spread_figure(r"^adjacent counters +([0-9.]+) s$", &runs, package)?;
+    let padded = spread_figure(r"^padded counters +([0-9.]+) s ", &runs, package)?;
+    let ratio = spread_figure(r"^padded counters .* ([0-9.]+)x$", &runs, package)?;
+    let secs = |s: f64| format!("{s:.3} s");
 
     let mut table = Table::new(&["layout", "time", "adjacent / padded"]);
     table.row(vec![
         "adjacent: both counters on one cache line".to_owned(),
-        format!("{adjacent:.3} s"),
+        adjacent.cell(secs),
         "—".to_owned(),
     ]);
     table.row(vec![
         "padded: each counter on its own line (`CachePadded`)".to_owned(),
-        format!("{padded:.3} s"),
-        format!("{ratio:.2}x"),
+        padded.cell(secs),
+        ratio.cell(|r| format!("{r:.2}x")),
     ]);
     let mut text = format!(
         "{}\n",
@@ -51,7 +52,8 @@ pub fn false_sharing(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> 
     text += &format!(
         "Two threads each add 1 to their own `AtomicU64` {} times. Each figure is\n\
          the median over {} of `cargo run --release -p {package} -- {increments}`;\n\
-         the ratio is the median of each run's own ratio.\n\n",
+         the ratio is the median of each run's own ratio; the smallest and largest run\n\
+         follow each median in parentheses.\n\n",
         markdown::thousands(increments.parse()?),
         markdown::runs(bench.runs),
     );

@@ -4,10 +4,10 @@
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 
-use super::{and_python, figure, median_figure, outputs, versions};
+use super::{and_python, figure, spread_figure, outputs, versions};
 use crate::bench::markdown::{self, Table};
 use crate::bench::python::Package;
-use crate::bench::runner::{Progress, measure, median_of, number};
+use crate::bench::runner::{Progress, measure, number, spread_of};
 use crate::bench::{Bench, Output};
 
 /// `scale.md`: Listing 3-8 (spawn and join_all) and `scale.py`.
@@ -53,23 +53,17 @@ pub fn scale(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         progress.next();
         let runs = outputs(&progress, &label, &program, bench.runs, wall_of)?;
         let name = program.display();
-        let spawned = median_figure(r"^spawned in ([0-9.]+) s$", &runs, &name)
-            .map_or_else(|_| "—".to_owned(), |s| format!("{s:.3} s"));
+        let secs = |s: f64| format!("{s:.3} s");
+        let spawned = spread_figure(r"^spawned in ([0-9.]+) s$", &runs, &name)
+            .map_or_else(|_| "—".to_owned(), |s| s.cell(secs));
         table.row(vec![
             label,
             spawned,
-            format!(
-                "{:.3} s",
-                median_figure(r"^all \d+ woke after ([0-9.]+) s$", &runs, &name)?
-            ),
-            format!(
-                "{:.1} MiB",
-                median_figure(r"^peak memory ([0-9.]+) MiB", &runs, &name)?
-            ),
-            format!(
-                "{:.2} KiB",
-                median_figure(r" ([0-9.]+) KiB per task", &runs, &name)?
-            ),
+            spread_figure(r"^all \d+ woke after ([0-9.]+) s$", &runs, &name)?.cell(secs),
+            spread_figure(r"^peak memory ([0-9.]+) MiB", &runs, &name)?
+                .cell(|mib| format!("{mib:.1} MiB")),
+            spread_figure(r" ([0-9.]+) KiB per task", &runs, &name)?
+                .cell(|kib| format!("{kib:.2} KiB")),
         ]);
     }
     for note in bench.python.notes(&[]) {
@@ -116,7 +110,7 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         Ok(())
     };
     let records = measure(&progress, "may-spawn", &like_gevent, bench.runs, check)?;
-    let like_gevent_us = median_of(&records, "us_per_spawn")?;
+    let like_gevent_us = spread_of(&records, "us_per_spawn")?;
     let mut python = Vec::new();
     for interpreter in gevents {
         progress.next();
@@ -161,29 +155,29 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     for (label, pattern, format) in rows {
         table.row(vec![
             label.to_owned(),
-            format(median_figure(pattern, &runs, may)?),
+            spread_figure(pattern, &runs, may)?.cell(&format),
         ]);
     }
     table.row(vec![
         "may, 1 worker: spawn from a coroutine, counted in an atomic (as `limits.py` counts), \
          until running and parked"
             .to_owned(),
-        format!("{like_gevent_us:.1} µs per coroutine"),
+        like_gevent_us.cell(|us| format!("{us:.1} µs per coroutine")),
     ]);
     for (name, runs) in &python {
-        let spawn = median_figure(r"^spawn: ([0-9.]+) µs per greenlet$", runs, "limits.py")?;
-        let rss = median_figure(
+        let spawn = spread_figure(r"^spawn: ([0-9.]+) µs per greenlet$", runs, "limits.py")?;
+        let rss = spread_figure(
             r"^memory: ([0-9.]+) KiB RSS per greenlet$",
             runs,
             "limits.py",
         )?;
         table.row(vec![
             format!("gevent, {name}: spawn, until running and parked"),
-            format!("{spawn:.1} µs per greenlet"),
+            spawn.cell(|us| format!("{us:.1} µs per greenlet")),
         ]);
         table.row(vec![
             format!("gevent, {name}: RSS"),
-            format!("{rss:.1} KiB per greenlet"),
+            rss.cell(|kib| format!("{kib:.1} KiB per greenlet")),
         ]);
     }
     for note in bench.python.notes(&[Package::Gevent]) {

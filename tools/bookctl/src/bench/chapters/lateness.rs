@@ -8,7 +8,7 @@ use super::{and_python, outputs, versions};
 use crate::bench::markdown::{self, Table};
 use crate::bench::python::Package;
 use crate::bench::runner::{Program, Progress};
-use crate::bench::stats::median;
+use crate::bench::stats::{Spread, median};
 use crate::bench::svg::Bar;
 use crate::bench::{Bench, Output};
 
@@ -45,6 +45,8 @@ pub fn lateness_rows(runs: &[String], prefix: &str, program: &str) -> Result<Vec
             label: format!("{prefix}{label}"),
             median_ms: median(&medians).unwrap_or(f64::NAN),
             max_ms: median(&maxima).unwrap_or(f64::NAN),
+            median_spread: Spread::of(&medians),
+            max_spread: Spread::of(&maxima),
         })
         .collect())
 }
@@ -55,18 +57,27 @@ pub struct Lateness {
     pub label: String,
     pub median_ms: f64,
     pub max_ms: f64,
+    /// The same over the runs, with their range.
+    pub median_spread: Option<Spread>,
+    pub max_spread: Option<Spread>,
 }
 
 /// Adds the rows to `table`, and their median lateness to the run's
 /// lateness chart (`lateness.svg`).
 fn add_lateness(bench: &Bench, table: &mut Table, rows: Vec<Lateness>) {
     for row in rows {
+        let ms = |ms: f64| format!("{ms:.1} ms");
+        let cell = |spread: Option<Spread>, median: f64| spread.map_or_else(|| ms(median), |s| s.cell(ms));
         table.row(vec![
             row.label.clone(),
-            format!("{:.1} ms", row.median_ms),
-            format!("{:.1} ms", row.max_ms),
+            cell(row.median_spread, row.median_ms),
+            cell(row.max_spread, row.max_ms),
         ]);
-        bench.lateness_bar(Bar::new(row.label, row.median_ms));
+        let mut bar = Bar::new(row.label, row.median_ms);
+        if let Some(spread) = row.median_spread {
+            bar = bar.with_range(spread.min, spread.max);
+        }
+        bench.lateness_bar(bar);
     }
 }
 

@@ -24,7 +24,7 @@ use regex::Regex;
 use super::Bench;
 use super::python::Package;
 use super::runner::{Program, Progress};
-use super::stats::median;
+use super::stats::Spread;
 
 /// Runs `program` `runs` times and returns each run's standard output.
 pub(super) fn outputs(
@@ -49,9 +49,9 @@ pub(super) fn figure(pattern: &Regex, output: &str) -> Option<f64> {
     pattern.captures(output)?.get(1)?.as_str().parse().ok()
 }
 
-/// The median over `runs` of the figure `pattern` captures, or an error
-/// naming the program if a run did not print it.
-pub(super) fn median_figure(pattern: &str, runs: &[String], program: &str) -> Result<f64> {
+/// The median and range over `runs` of the figure `pattern` captures, or an
+/// error naming the program if a run did not print it.
+pub(super) fn spread_figure(pattern: &str, runs: &[String], program: &str) -> Result<Spread> {
     let pattern = Regex::new(&format!("(?m){pattern}")).context("a valid pattern")?;
     let values = runs
         .iter()
@@ -61,7 +61,7 @@ pub(super) fn median_figure(pattern: &str, runs: &[String], program: &str) -> Re
             })
         })
         .collect::<Result<Vec<f64>>>()?;
-    median(&values).context("no runs")
+    Spread::of(&values).context("no runs")
 }
 
 /// The versions line of a file: rustc, the `crates` (`may`), then every

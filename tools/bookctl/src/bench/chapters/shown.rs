@@ -3,22 +3,24 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{median_figure, outputs, versions};
+use super::{outputs, spread_figure, versions};
 use crate::bench::markdown::{self, Table};
 use crate::bench::python::NO_PYTHON;
 use crate::bench::runner::{Program, Progress};
-use crate::bench::stats::median_index;
+use crate::bench::stats::{Spread, median_index};
 use crate::bench::{Bench, Output};
 
-/// The largest speedup two workers can reach on two cores, with a margin
-/// for timer noise. A run above it had its serial part slowed by something
-/// else on the machine: it is run again rather than shown.
-const CEILING: f64 = 2.05;
+/// The largest speedup two workers can reach on the cores this run may use,
+/// with a margin for timer noise (the same ceiling as `cpu.md`'s). A run
+/// with any speedup line above it had its serial part slowed by something
+/// else on the machine: the whole run (serial part included) is run again.
+fn ceiling(bench: &Bench) -> f64 {
+    crate::bench::suite_cpu::ceiling(bench.machine.cores)
+}
 
-/// `runs` runs of `program` whose `key` speedup is at most the ceiling (in a
-/// full run), and
-/// how many runs above it were discarded (at most `runs` of them, then the
-/// suite stops: the machine is too busy to measure).
+/// `runs` runs of `program` whose every speedup line is at most the ceiling
+/// (in a full run), and how many runs above it were discarded (at most
+/// `runs` of them, then the suite stops: the machine is too busy to measure).
 fn outputs_under_ceiling(
     bench: &Bench,
     progress: &Progress,
@@ -31,15 +33,21 @@ fn outputs_under_ceiling(
     let mut discarded = 0;
     while kept.len() < runs {
         let output = outputs(progress, what, program, 1, speedup_summary(key))?.remove(0);
-        match speedup(&output, key) {
+        let ceiling = ceiling(bench);
+        let highest = lines(&output)
+            .into_iter()
+            .filter_map(|(_, _, speedup)| speedup)
+            .fold(None, |high: Option<f64>, s| Some(high.map_or(s, |h| h.max(s))));
+        match highest {
             // A quick run's millisecond timings are noise: no ceiling there.
-            Some(above) if above > CEILING && !bench.quick => {
+            Some(above) if above > ceiling && !bench.quick => {
                 discarded += 1;
-                eprintln!("{what}: {above:.2}x is above the 2.0x ceiling; running it again");
+                eprintln!("{what}: {above:.2}x is above the {ceiling:.2}x ceiling; running it again");
                 if discarded > runs {
                     bail!(
-                        "`{}` reported speedups above the 2.0x ceiling of 2 workers {discarded} \
-                         times: the machine is too busy to measure; run again on a quiet machine",
+                        "`{}` reported speedups above the {ceiling:.2}x ceiling of 2 workers \
+                         {discarded} times: the machine is too busy to measure; run again on a \
+                         quiet machine",
                         program.display()
                     );
                 }
@@ -50,18 +58,68 @@ fn outputs_under_ceiling(
     Ok((kept, discarded))
 }
 
-/// ` (N runs above the 2.0x ceiling were run again)`, or nothing.
+/// ` (N runs above the ceiling were run again)`, or nothing.
 fn discarded_note(discarded: usize) -> String {
     match discarded {
         0 => String::new(),
-        1 => " (one run above the 2.0x ceiling of two workers, its serial part slowed by \
+        1 => " (one run above the ceiling of two workers, its serial part slowed by \
                other work on the machine, was run again)"
             .to_owned(),
         n => format!(
-            " ({n} runs above the 2.0x ceiling of two workers, their serial part slowed by \
+            " ({n} runs above the ceiling of two workers, their serial part slowed by \
              other work on the machine, were run again)"
         ),
     }
+}
+
+/// Every timed line of a program's output: its label, its time in seconds
+/// and its speedup if it prints one (`2 threads (halves)    0.156 s  1.55x`).
+fn lines(output: &str) -> Vec<(String, f64, Option<f64>)> {
+    let pattern = regex::Regex::new(r"^(\S.*?)\s+([0-9.]+) s(?:\s+([0-9.]+)x)?\s*$")
+        .expect("a valid pattern");
+    output
+        .lines()
+        .filter_map(|line| {
+            let found = pattern.captures(line)?;
+            Some((
+                found[1].trim().to_owned(),
+                found[2].parse().ok()?,
+                found.get(3).and_then(|s| s.as_str().parse().ok()),
+            ))
+        })
+        .collect()
+}
+
+/// A table of every timed line over all runs of each program: the median
+/// time and speedup of each line, then the smallest and largest run, so that
+/// no line's figure is one run's.
+fn every_line(programs: &[(&str, &[String])]) -> Table {
+    let mut table = Table::new(&["program", "line", "median time", "median speedup"]);
+    for (program, runs) in programs {
+        let Some(first) = runs.first() else { continue };
+        for (label, _, _) in lines(first) {
+            let found: Vec<(f64, Option<f64>)> = runs
+                .iter()
+                .filter_map(|run| {
+                    lines(run)
+                        .into_iter()
+                        .find(|(other, _, _)| *other == label)
+                        .map(|(_, secs, speedup)| (secs, speedup))
+                })
+                .collect();
+            let times: Vec<f64> = found.iter().map(|(secs, _)| *secs).collect();
+            let speedups: Vec<f64> = found.iter().filter_map(|(_, s)| *s).collect();
+            let Some(time) = Spread::of(&times) else { continue };
+            table.row(vec![
+                (*program).to_owned(),
+                label,
+                time.cell(|s| format!("{s:.3} s")),
+                Spread::of(&speedups)
+                    .map_or_else(|| "—".to_owned(), |s| s.cell(|s| format!("{s:.2}x"))),
+            ]);
+        }
+    }
+    table
 }
 
 /// The speedup on the line starting with `prefix` (`… 1.85x`).
@@ -106,6 +164,7 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
     let rust_output = median_run(&rust_runs, key, "ch01-03-no-gil")?;
     progress.next();
+    let mut python_runs: Option<Vec<String>> = None;
     let python = match bench.python.shown() {
         Some(interpreter) => {
             let program = bench
@@ -114,6 +173,7 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             let what = interpreter.name();
             let (runs, _) =
                 outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
+            python_runs = Some(runs.clone());
             Some((median_run(&runs, key, "no_gil.py")?.to_owned(), interpreter))
         }
         None => None,
@@ -150,6 +210,18 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     if python.is_none() {
         text += &format!("\n{NO_PYTHON}\n");
     }
+    let python_name = python.as_ref().map(|(_, interpreter)| interpreter.name());
+    let mut programs: Vec<(&str, &[String])> = vec![("ch01-03-no-gil", &rust_runs)];
+    if let (Some(name), Some(runs)) = (&python_name, &python_runs) {
+        programs.push((name.as_str(), runs));
+    }
+    text += &format!(
+        "\nEvery line over all the runs: the median, then the smallest and largest run in \
+         parentheses (the run shown above is one of them; the ceiling of {:.2}x applies to \
+         every speedup line).\n\n",
+        ceiling(bench)
+    );
+    text += &every_line(&programs).render();
     Ok(vec![Output::new("no-gil.md", text)])
 }
 
@@ -215,12 +287,13 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             methods_discarded += discarded;
             let name = program.display();
             let speedups: Vec<f64> = runs.iter().filter_map(|run| speedup(run, key)).collect();
-            let speedup = crate::bench::stats::median(&speedups).context("no runs")?;
+            let speedup = Spread::of(&speedups).context("no runs")?;
+            let micros = |us: f64| format!("{us:.1} µs");
             methods.row(vec![
                 format!("{}, `{method}`", interpreter.name()),
-                format!("{speedup:.2}x"),
-                format!("{:.1} µs", median_figure(ONE_AT_A_TIME, &runs, &name)?),
-                format!("{:.1} µs", median_figure(AT_ONCE, &runs, &name)?),
+                speedup.cell(|s| format!("{s:.2}x")),
+                spread_figure(ONE_AT_A_TIME, &runs, &name)?.cell(micros),
+                spread_figure(AT_ONCE, &runs, &name)?.cell(micros),
             ]);
         }
     }
@@ -274,7 +347,8 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     } else {
         text += &format!(
             "\nThe Python pool under each start method, primes below {} and {} and {} tiny \
-             jobs (`python3 primes_pool.py {} METHOD`); medians over {}{}. With `spawn` and \
+             jobs (`python3 primes_pool.py {} METHOD`); medians over {}{}, then the smallest \
+             and largest run in parentheses. With `spawn` and \
              `forkserver` the first jobs wait for the workers to start, which the time per \
              job one at a time includes.\n\n",
             markdown::thousands(method_args[0].parse().unwrap_or(0.0)),
@@ -316,10 +390,10 @@ mod tests {
             .to_owned();
         let runs = [run];
         assert_eq!(
-            median_figure(ONE_AT_A_TIME, &runs, "t").expect("found"),
+            spread_figure(ONE_AT_A_TIME, &runs, "t").expect("found").median,
             80.74
         );
-        assert_eq!(median_figure(AT_ONCE, &runs, "t").expect("found"), 95.84);
+        assert_eq!(spread_figure(AT_ONCE, &runs, "t").expect("found").median, 95.84);
     }
 
     #[test]
@@ -332,5 +406,18 @@ mod tests {
         .map(String::from);
         assert_eq!(median_run(&runs, "2 threads", "t").expect("found"), runs[2]);
         assert!(median_run(&["no speedup".into()], "2 threads", "t").is_err());
+    }
+
+    #[test]
+    fn every_timed_line_is_tabulated_with_its_spread() {
+        let runs = [
+            "primes below 3000000: 216816\n1 thread              0.242 s\n2 threads (halves)    0.156 s  1.55x\nrayon, 2 threads      0.120 s  2.02x\n",
+            "primes below 3000000: 216816\n1 thread              0.250 s\n2 threads (halves)    0.150 s  1.67x\nrayon, 2 threads      0.125 s  2.00x\n",
+            "primes below 3000000: 216816\n1 thread              0.240 s\n2 threads (halves)    0.160 s  1.50x\nrayon, 2 threads      0.130 s  1.85x\n",
+        ]
+        .map(String::from);
+        let table = every_line(&[("rust", &runs)]).render();
+        assert!(table.contains("| rust | 1 thread | 0.242 s (0.240–0.250) | — |"), "{table}");
+        assert!(table.contains("| rust | rayon, 2 threads | 0.125 s (0.120–0.130) | 2.00x (1.85–2.02) |"), "{table}");
     }
 }
