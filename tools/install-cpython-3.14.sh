@@ -30,6 +30,7 @@ arch_dir=usr/lib/x86_64-linux-gnu
 
 die() { echo "install-cpython-3.14: $*" >&2; exit 1; }
 
+rm -f "$bin/python3" # an earlier version of this script made one: it shadowed the default python3
 if [ -x "$bin/python3.14" ] &&
     "$bin/python3.14" -c 'import ssl, gevent, uvloop, sys; assert sys.version_info[:2] == (3, 14)' 2>/dev/null; then
     echo "install-cpython-3.14: $("$bin/python3.14" -VV | head -1) already in $prefix" >&2

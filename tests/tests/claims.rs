@@ -31,7 +31,28 @@
 //! A row is the first table row (of any table in the file) having a cell equal
 //! to every key; the column is matched against the header. `≈` means within
 //! 10 % unless `within N%` says otherwise. A cell's value is its first number
-//! (`1,083.5 µs` → 1083.5).
+//! (`1,083.5 µs` → 1083.5): the median of the runs; the smallest and largest
+//! run follow it in parentheses (`0.138 s (0.135–0.141)`).
+//!
+//! Beyond holding, a check must bind its sentence:
+//!
+//! - **it can fail**: a check that every possible value satisfies (every
+//!   figure replaced by 0, by a tiny and by a huge number, and it still
+//!   holds) is rejected;
+//! - **it holds across the spread**: where the cells carry the runs' range,
+//!   the check must hold with every figure at whichever end of its range is
+//!   worst for it, so that its tolerance is at least the measured spread;
+//! - **"about N" is checked against N**: a sentence that says "about N×" or
+//!   "about N times" needs a two-sided check (`≈`, or `between`) whose
+//!   accepted ratio lies around N (within 25 % of it).
+//!
+//! **A reader's own figures**: `BOOK_MEASURED=DIR cargo test -p book-tests
+//! --test claims` evaluates every check against the files `cargo book bench
+//! --out DIR` wrote, and lists the sentences that reader's machine
+//! contradicts. There a row that names an interpreter (`Python 3.13.0`)
+//! matches the reader's interpreter of the same minor version (`Python
+//! 3.13.5`), and a check whose row the reader's run has not measured is
+//! listed apart, not failed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,8 +66,15 @@ fn root() -> PathBuf {
 #[test]
 fn every_checked_claim_holds_against_the_measured_files() {
     let book = Book::open(root()).expect("the book loads");
-    let measured = MeasuredFiles::read(&book.source_dir().join("measured"));
+    // A reader's own run (`cargo book bench --out DIR`), or the book's.
+    let reader = std::env::var_os("BOOK_MEASURED").map(PathBuf::from);
+    let dir = reader
+        .clone()
+        .unwrap_or_else(|| book.source_dir().join("measured"));
+    let mut measured = MeasuredFiles::read(&dir);
+    measured.any_patch_version = reader.is_some();
     let mut problems = Vec::new();
+    let mut unmeasured = Vec::new();
     let mut checked = 0;
     for chapter in book.source_chapters() {
         for claim in claims_in(&chapter.content) {
@@ -55,14 +83,42 @@ fn every_checked_claim_holds_against_the_measured_files() {
             }
             checked += 1;
             let place = format!("src/{}:{}", chapter.path.display(), claim.line);
-            match Check::parse(&claim.check).and_then(|check| check.evaluate(&measured)) {
-                Ok(Verdict { holds: true, .. }) => {}
-                Ok(Verdict { holds: false, detail }) => problems.push(format!(
+            let check = match Check::parse(&claim.check) {
+                Ok(check) => check,
+                Err(error) => {
+                    problems.push(format!("{place}: cannot parse the check `{}`: {error}", claim.check));
+                    continue;
+                }
+            };
+            if let Err(why) = check.can_fail() {
+                problems.push(format!(
+                    "{place}: the check `{}` cannot fail: {why}; make it say what the sentence says:\n    «{}»",
+                    claim.check, claim.sentence
+                ));
+            }
+            if let Err(why) = check.binds_about(&claim.claimed) {
+                problems.push(format!(
+                    "{place}: the sentence says «{}» but its check `{}` {why}:\n    «{}»",
+                    claim.claimed, claim.check, claim.sentence
+                ));
+            }
+            match check.evaluate(&measured) {
+                Ok(Verdict { holds: true, robust: true, .. }) => {}
+                Ok(Verdict { holds: true, robust: false, detail }) => problems.push(format!(
+                    "{place}: the runs' spread reaches across this check (it holds for the \
+                     medians, not for every run):\n    «{}»\n  check: {}\n  measured: {detail}\n  \
+                     (give the sentence a margin the spread cannot cross, or say it is within the noise)",
+                    claim.sentence, claim.check
+                )),
+                Ok(Verdict { holds: false, detail, .. }) => problems.push(format!(
                     "{place}: the figures contradict this sentence:\n    «{}»\n  \
                      check: {}\n  measured: {detail}\n  \
                      (re-measured? rewrite the sentence to say what the figures say, and its check with it)",
                     claim.sentence, claim.check
                 )),
+                Err(error) if reader.is_some() => {
+                    unmeasured.push(format!("{place}: `{}`: {error}", claim.check))
+                }
                 Err(error) => problems.push(format!(
                     "{place}: cannot evaluate the check `{}`: {error}",
                     claim.check
@@ -71,10 +127,20 @@ fn every_checked_claim_holds_against_the_measured_files() {
         }
     }
     assert!(checked > 0, "no <!-- check: … --> found in the book");
+    if !unmeasured.is_empty() {
+        eprintln!(
+            "{} checks need figures that {} does not hold (an interpreter or a suite your run \
+             did not measure):\n{}",
+            unmeasured.len(),
+            dir.display(),
+            unmeasured.join("\n")
+        );
+    }
     assert!(
         problems.is_empty(),
-        "{} of {checked} checked claims fail:\n\n{}",
+        "{} of {checked} checked claims fail against {}:\n\n{}",
         problems.len(),
+        dir.display(),
         problems.join("\n\n")
     );
 }
@@ -138,6 +204,9 @@ struct Claim {
     line: usize,
     check: String,
     sentence: String,
+    /// The text since the previous check of the paragraph: what this check
+    /// binds (an "about N" in it must be checked against N).
+    claimed: String,
 }
 
 fn claims_in(markdown: &str) -> Vec<Claim> {
@@ -152,10 +221,12 @@ fn claims_in(markdown: &str) -> Vec<Claim> {
                 break;
             };
             let offset = paragraph.text.len() - rest.len() + start;
+            let since = &rest[..start];
             claims.push(Claim {
                 line: paragraph.line + paragraph.text[..offset].matches('\n').count(),
                 check: after[..end].trim().to_string(),
                 sentence: claim_text(&before),
+                claimed: since.split_whitespace().collect::<Vec<_>>().join(" "),
             });
             rest = &after[end + 3..];
         }
@@ -253,12 +324,18 @@ fn paragraphs(markdown: &str) -> Vec<Paragraph> {
 }
 
 /// The measured files, by name (`cpu.md`).
-struct MeasuredFiles(Vec<(String, String)>);
+struct MeasuredFiles {
+    files: Vec<(String, String)>,
+    /// A reader's run: `Python 3.13.0` in a check matches `Python 3.13.5`.
+    any_patch_version: bool,
+}
 
 impl MeasuredFiles {
     fn read(dir: &Path) -> MeasuredFiles {
         let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).expect("src/measured is readable") {
+        let entries = std::fs::read_dir(dir)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
+        for entry in entries {
             let path = entry.expect("a readable directory entry").path();
             if path.extension().is_some_and(|ext| ext == "md") {
                 let name = path
@@ -270,15 +347,18 @@ impl MeasuredFiles {
                 files.push((name, text));
             }
         }
-        MeasuredFiles(files)
+        MeasuredFiles {
+            files,
+            any_patch_version: false,
+        }
     }
 
     fn text(&self, name: &str) -> Result<&str, String> {
-        self.0
+        self.files
             .iter()
             .find(|(file, _)| file == name)
             .map(|(_, text)| text.as_str())
-            .ok_or_else(|| format!("src/measured/{name} does not exist"))
+            .ok_or_else(|| format!("the measured files have no {name}"))
     }
 }
 
@@ -323,7 +403,10 @@ enum Check {
 }
 
 struct Verdict {
+    /// The check holds for the medians.
     holds: bool,
+    /// It also holds with every figure at the worst end of its runs' range.
+    robust: bool,
     detail: String,
 }
 
@@ -364,36 +447,263 @@ impl Check {
             tolerance,
         })
     }
+}
 
-    fn evaluate(&self, measured: &MeasuredFiles) -> Result<Verdict, String> {
-        match self {
-            Check::Between { value, low, high } => {
-                let found = value.value(measured)?;
-                Ok(Verdict {
-                    holds: (*low..=*high).contains(&found),
-                    detail: format!("{} = {found}, not between {low} and {high}", value),
+/// What a stated multiple asks of its check: "about N" a two-sided bound
+/// near N, "more than N" a lower bound, "less than N" an upper bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bound {
+    Near,
+    Lower,
+    Upper,
+}
+
+/// A measured figure: the median, and the smallest and largest run where the
+/// cell shows them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Figure {
+    median: f64,
+    range: Option<(f64, f64)>,
+}
+
+impl Figure {
+    fn exact(value: f64) -> Figure {
+        Figure {
+            median: value,
+            range: None,
+        }
+    }
+
+    fn scaled(self, scale: f64) -> Figure {
+        Figure {
+            median: scale * self.median,
+            range: self.range.map(|(a, b)| {
+                let (a, b) = (scale * a, scale * b);
+                (a.min(b), a.max(b))
+            }),
+        }
+    }
+
+    fn ends(&self) -> Vec<f64> {
+        match self.range {
+            Some((min, max)) => vec![min, max],
+            None => vec![self.median],
+        }
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.range {
+            Some((min, max)) => write!(f, "{} (runs {min}–{max})", self.median),
+            None => write!(f, "{}", self.median),
+        }
+    }
+}
+
+/// Every combination of one value per slot.
+fn combinations(slots: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    slots.iter().fold(vec![Vec::new()], |done, choices| {
+        done.iter()
+            .flat_map(|prefix| {
+                choices.iter().map(move |&choice| {
+                    let mut next = prefix.clone();
+                    next.push(choice);
+                    next
                 })
+            })
+            .collect()
+    })
+}
+
+impl Check {
+    fn operands(&self) -> Vec<&Operand> {
+        match self {
+            Check::Between { value, .. } => vec![value],
+            Check::Compare { left, right, .. } => vec![left, right],
+        }
+    }
+
+    /// Whether the check holds for these operand values (scales applied).
+    fn holds_with(&self, values: &[f64]) -> bool {
+        match self {
+            Check::Between { low, high, .. } => (*low..=*high).contains(&values[0]),
+            Check::Compare { op, tolerance, .. } => {
+                let (a, b) = (values[0], values[1]);
+                match op {
+                    Op::Less => a < b,
+                    Op::LessOrEqual => a <= b,
+                    Op::Greater => a > b,
+                    Op::GreaterOrEqual => a >= b,
+                    Op::About => (a - b).abs() <= tolerance * b.abs(),
+                }
             }
+        }
+    }
+
+    /// `Err` if every value the figures could take satisfies the check:
+    /// each figure replaced by 0, a tiny and a huge number, in every
+    /// combination.
+    fn can_fail(&self) -> Result<(), String> {
+        let slots: Vec<Vec<f64>> = self
+            .operands()
+            .iter()
+            .map(|operand| match operand {
+                Operand::Number(number) => vec![*number],
+                Operand::Cell { scale, .. } | Operand::Pattern { scale, .. } => {
+                    [0.0, 1e-9, 1e9].iter().map(|v| scale * v).collect()
+                }
+            })
+            .collect();
+        if combinations(&slots)
+            .iter()
+            .all(|values| self.holds_with(values))
+        {
+            Err("it holds whatever the figures are".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The values the check accepts for its ratio: the value itself when it
+    /// compares one figure with a number, first figure over second when it
+    /// compares two. Either end may be open (0 or infinity).
+    fn accepted(&self) -> (f64, f64) {
+        let scale = |operand: &Operand| match operand {
+            Operand::Number(number) => *number,
+            Operand::Cell { scale, .. } | Operand::Pattern { scale, .. } => *scale,
+        };
+        match self {
+            Check::Between { low, high, .. } => (*low, *high),
             Check::Compare {
                 left,
                 op,
                 right,
                 tolerance,
             } => {
-                let (a, b) = (left.value(measured)?, right.value(measured)?);
-                let holds = match op {
-                    Op::Less => a < b,
-                    Op::LessOrEqual => a <= b,
-                    Op::Greater => a > b,
-                    Op::GreaterOrEqual => a >= b,
-                    Op::About => (a - b).abs() <= tolerance * b.abs(),
-                };
-                Ok(Verdict {
-                    holds,
-                    detail: format!("{left} = {a}; {right} = {b}"),
-                })
+                // kl·A op kr·B → A/B op kr/kl; kl·A op N → A op N/kl.
+                let bound = scale(right) / scale(left);
+                match op {
+                    Op::About => (bound * (1.0 - tolerance), bound * (1.0 + tolerance)),
+                    Op::Greater | Op::GreaterOrEqual => (bound, f64::INFINITY),
+                    Op::Less | Op::LessOrEqual => (0.0, bound),
+                }
             }
         }
+    }
+
+    /// `Err` unless the multiples the claimed text states are what the check
+    /// checks: "about N×", "N times" (within 25 % of N, so two-sided), "more
+    /// than N times" (a lower bound of at least 0.9 N), "dozens of times" (a
+    /// lower bound of at least 20). Either way round: A/B or B/A.
+    fn binds_about(&self, claimed: &str) -> Result<(), String> {
+        let multiple = regex::Regex::new(
+            r"(?i)\b(about |roughly |nearly |more than |over |at least |not |no more than |at most |less than |under |within about |within )?(\d+(?:\.\d+)?|two|three|four|five|six|ten|twice|dozens of)(?: ?x\b| ?×|\s+times\b|(?:^|\b)(?-i:))",
+        )
+        .expect("a valid pattern");
+        let mut stated = Vec::new();
+        for found in multiple.captures_iter(claimed) {
+            let whole = found[0].trim_end();
+            let word = found[2].to_lowercase();
+            let is_multiple = whole.ends_with('x')
+                || whole.ends_with('×')
+                || whole.to_lowercase().ends_with("times")
+                || word == "twice";
+            if !is_multiple {
+                continue;
+            }
+            let qualifier = found.get(1).map_or("", |q| q.as_str()).trim().to_lowercase();
+            let upper_bound = matches!(
+                qualifier.as_str(),
+                "not" | "no more than" | "at most" | "less than" | "under" | "within about"
+                    | "within"
+            );
+            let (n, lower_bound) = match word.as_str() {
+                "two" | "twice" => (2.0, false),
+                "three" => (3.0, false),
+                "four" => (4.0, false),
+                "five" => (5.0, false),
+                "six" => (6.0, false),
+                "ten" => (10.0, false),
+                "dozens of" => (24.0 / 0.9 * 0.75, true),
+                number => match number.parse::<f64>() {
+                    Ok(n) => (n, false),
+                    Err(_) => continue,
+                },
+            };
+            let lower_bound =
+                lower_bound || matches!(qualifier.as_str(), "more than" | "over" | "at least");
+            // "1.5x" alone in a sentence about a table is a figure, not a
+            // claim: only "about N" and "N times" words are bound.
+            if qualifier.is_empty() && !whole.to_lowercase().ends_with("times") && word != "twice" {
+                continue;
+            }
+            let bound = if upper_bound {
+                Bound::Upper
+            } else if lower_bound {
+                Bound::Lower
+            } else {
+                Bound::Near
+            };
+            stated.push((n, bound, whole.to_owned()));
+        }
+        if stated.is_empty() {
+            return Ok(());
+        }
+        let (low, high) = self.accepted();
+        let inverted = (
+            1.0 / high.max(f64::MIN_POSITIVE),
+            if low > 0.0 { 1.0 / low } else { f64::INFINITY },
+        );
+        let binds = |&(n, bound, _): &(f64, Bound, String)| {
+            let fits = |(low, high): (f64, f64)| match bound {
+                Bound::Lower => low >= 0.9 * n,
+                // The multiple's side of the ratio (above 1), not its inverse.
+                Bound::Upper => (1.0..=1.1 * n).contains(&high),
+                Bound::Near => low >= 0.75 * n && high <= 1.25 * n,
+            };
+            fits((low, high)) || fits(inverted)
+        };
+        if stated.iter().any(binds) {
+            Ok(())
+        } else {
+            let (n, bound, words) = &stated[0];
+            Err(format!(
+                "accepts a ratio from {low:.3} to {high:.3} (or its inverse), {} for «{words}»",
+                match bound {
+                    Bound::Lower => format!("a lower bound under {:.1}", 0.9 * n),
+                    Bound::Upper => format!("no upper bound of at most {:.1}", 1.1 * n),
+                    Bound::Near => format!("not within 25 % of {n}"),
+                }
+            ))
+        }
+    }
+
+    fn evaluate(&self, measured: &MeasuredFiles) -> Result<Verdict, String> {
+        let figures = self
+            .operands()
+            .iter()
+            .map(|operand| operand.figure(measured))
+            .collect::<Result<Vec<Figure>, String>>()?;
+        let medians: Vec<f64> = figures.iter().map(|f| f.median).collect();
+        let holds = self.holds_with(&medians);
+        let ends: Vec<Vec<f64>> = figures.iter().map(Figure::ends).collect();
+        let robust = combinations(&ends)
+            .iter()
+            .all(|values| self.holds_with(values));
+        let detail = match self {
+            Check::Between { value, low, high } => {
+                format!("{value} = {}, to be between {low} and {high}", figures[0])
+            }
+            Check::Compare { left, right, .. } => {
+                format!("{left} = {}; {right} = {}", figures[0], figures[1])
+            }
+        };
+        Ok(Verdict {
+            holds,
+            robust,
+            detail,
+        })
     }
 }
 
@@ -430,15 +740,15 @@ impl fmt::Display for Operand {
 }
 
 impl Operand {
-    fn value(&self, measured: &MeasuredFiles) -> Result<f64, String> {
+    fn figure(&self, measured: &MeasuredFiles) -> Result<Figure, String> {
         match self {
-            Operand::Number(number) => Ok(*number),
+            Operand::Number(number) => Ok(Figure::exact(*number)),
             Operand::Cell {
                 scale,
                 file,
                 row,
                 column,
-            } => Ok(scale * cell(measured.text(file)?, row, column)?),
+            } => Ok(cell(measured, measured.text(file)?, row, column)?.scaled(*scale)),
             Operand::Pattern { scale, file, regex } => {
                 let pattern = regex::Regex::new(regex)
                     .map_err(|error| format!("bad regex /{regex}/: {error}"))?;
@@ -449,15 +759,21 @@ impl Operand {
                 let group = captures
                     .get(1)
                     .ok_or_else(|| format!("/{regex}/ has no capture group"))?;
-                Ok(scale * first_number(group.as_str())?)
+                Ok(Figure::exact(first_number(group.as_str())?).scaled(*scale))
             }
         }
     }
 }
 
-/// The first number in a table cell of `text`: the row having a cell equal to
-/// every key, the column whose header equals `column`.
-fn cell(text: &str, row_keys: &[String], column: &str) -> Result<f64, String> {
+/// The figure in a table cell of `text`: the row having a cell equal to
+/// every key, the column whose header equals `column`; its first number is
+/// the median, and a `(min–max)` after it the runs' range.
+fn cell(
+    measured: &MeasuredFiles,
+    text: &str,
+    row_keys: &[String],
+    column: &str,
+) -> Result<Figure, String> {
     let normalise = |cell: &str| cell.trim().replace('`', "");
     let mut header: Option<Vec<String>> = None;
     for line in text.lines() {
@@ -478,7 +794,17 @@ fn cell(text: &str, row_keys: &[String], column: &str) -> Result<f64, String> {
             continue; // the separator row
         }
         let keys: Vec<String> = row_keys.iter().map(|key| normalise(key)).collect();
-        let matches_row = keys_name_cells(&keys, &cells);
+        let cells_matched: Vec<String> = if measured.any_patch_version {
+            cells.iter().map(|c| any_patch(c)).collect()
+        } else {
+            cells.clone()
+        };
+        let keys: Vec<String> = if measured.any_patch_version {
+            keys.iter().map(|k| any_patch(k)).collect()
+        } else {
+            keys
+        };
+        let matches_row = keys_name_cells(&keys, &cells_matched);
         // A file may hold several tables with the same row names: the row
         // counts only in a table that has the column.
         let index = columns
@@ -488,7 +814,10 @@ fn cell(text: &str, row_keys: &[String], column: &str) -> Result<f64, String> {
             let value = cells
                 .get(index)
                 .ok_or_else(|| format!("the row has no cell under `{column}`"))?;
-            return first_number(value);
+            return Ok(Figure {
+                median: first_number(value)?,
+                range: range_of(value),
+            });
         }
     }
     Err(format!(
@@ -507,6 +836,22 @@ fn keys_name_cells(keys: &[String], cells: &[String]) -> bool {
         let group = keys[..end].join(", ");
         cells.contains(&group) && keys_name_cells(&keys[end..], cells)
     })
+}
+
+/// `Python 3.13.0` → `Python 3.13.*`: a reader's interpreter of the same
+/// minor version stands for the book's.
+fn any_patch(text: &str) -> String {
+    let pattern = regex::Regex::new(r"\b(3\.\d+)\.\d+\b").expect("a valid pattern");
+    pattern.replace_all(text, "$1.*").into_owned()
+}
+
+/// The `(min–max)` after a cell's median, if it has one.
+fn range_of(text: &str) -> Option<(f64, f64)> {
+    let pattern = regex::Regex::new(r"\((-?[\d,]+(?:\.\d+)?)–(-?[\d,]+(?:\.\d+)?)\)")
+        .expect("a valid pattern");
+    let found = pattern.captures(text)?;
+    let number = |i: usize| found[i].replace(',', "").parse::<f64>().ok();
+    Some((number(1)?, number(2)?))
 }
 
 fn first_number(text: &str) -> Result<f64, String> {
@@ -672,7 +1017,10 @@ mod grammar {
     const TABLE: &str = "stamp\n\n| variant | speedup | time |\n|---|--:|--:|\n| Rust `rayon` | 1.96x | 0.160 s |\n| Python serial | 1.00x | 8.43 s |\n\n```text\nPython 2 threads 15.220 s  1.02x\n```\n";
 
     fn files() -> MeasuredFiles {
-        MeasuredFiles(vec![("cpu.md".into(), TABLE.into())])
+        MeasuredFiles {
+            files: vec![("cpu.md".into(), TABLE.into())],
+            any_patch_version: false,
+        }
     }
 
     fn holds(check: &str) -> bool {
@@ -731,6 +1079,81 @@ mod grammar {
         assert!(fails("other.md[Rust rayon][speedup] > 1"));
         assert!(fails("cpu.md[Rust rayon][speedup] = 1"));
         assert!(fails("cpu.md/no match (\\d)/ > 1"));
+    }
+
+    const SPREAD: &str = "stamp\n\n| variant | speedup |\n|---|--:|\n| Python 3.13.0 pool | 1.90x (1.70–1.95) |\n| Rust rayon | 1.96x (1.94–1.98) |\n";
+
+    fn spread_files(any_patch_version: bool) -> MeasuredFiles {
+        MeasuredFiles {
+            files: vec![("cpu.md".into(), SPREAD.into())],
+            any_patch_version,
+        }
+    }
+
+    #[test]
+    fn a_check_that_cannot_fail_is_rejected() {
+        let can_fail = |check: &str| Check::parse(check).expect("parses").can_fail().is_ok();
+        assert!(!can_fail("cpu.md[Rust rayon][speedup] >= 0"));
+        assert!(!can_fail("cpu.md[Rust rayon][speedup] < 1000000000000"));
+        assert!(!can_fail("cpu.md[Rust rayon][speedup] between 0 and 10000000000"));
+        assert!(can_fail("cpu.md[Rust rayon][speedup] > 0"));
+        assert!(can_fail("cpu.md[Rust rayon][speedup] > 1.5"));
+        assert!(can_fail("cpu.md[Rust rayon][speedup] < cpu.md[Python serial][speedup]"));
+    }
+
+    #[test]
+    fn about_n_is_checked_against_n() {
+        let binds = |check: &str, claimed: &str| {
+            Check::parse(check).expect("parses").binds_about(claimed).is_ok()
+        };
+        let claimed = "took about three times as long";
+        assert!(!binds("cpu.md[a][b] > 1.5", claimed));
+        assert!(!binds("cpu.md[a][t] > 10 * cpu.md[c][t]", "dozens of times faster"));
+        assert!(binds("cpu.md[a][t] > 20 * cpu.md[c][t]", "dozens of times faster"));
+        assert!(!binds("cpu.md[a][t] > 3 * cpu.md[c][t]", "five times tokio's"));
+        assert!(binds("cpu.md[a][t] > 4.5 * cpu.md[c][t]", "more than five times tokio's"));
+        assert!(binds("cpu.md[a][b] between 1.5 and 3", "1.9x on two cores"));
+        assert!(binds("cpu.md[a][b] between 1.2 and 1.8", "faster, but not twice as fast"));
+        assert!(!binds("cpu.md[a][b] > 1.2", "faster, but not twice as fast"));
+        assert!(!binds("cpu.md[a][b] between 1.5 and 10", claimed));
+        assert!(binds("cpu.md[a][b] between 2.5 and 3.5", claimed));
+        assert!(binds("cpu.md[a][t] ≈ 3 * cpu.md[c][t] within 20%", claimed));
+        assert!(binds("3 * cpu.md[a][t] ≈ cpu.md[c][t] within 20%", claimed));
+        assert!(!binds("cpu.md[a][t] ≈ 2 * cpu.md[c][t]", claimed));
+        assert!(binds("cpu.md[a][b] > 1.5", "ran faster"));
+        assert!(binds("cpu.md[a][b] between 1.7 and 2.2", "about 2x"));
+    }
+
+    #[test]
+    fn a_check_must_hold_across_the_spread() {
+        let verdict = |check: &str| {
+            Check::parse(check)
+                .and_then(|c| c.evaluate(&spread_files(false)))
+                .expect("evaluates")
+        };
+        // The medians are 1.90 and 1.96, but the runs overlap.
+        let close = verdict("cpu.md[Python 3.13.0 pool][speedup] < cpu.md[Rust rayon][speedup]");
+        assert!(close.holds && !close.robust);
+        let clear = verdict("cpu.md[Python 3.13.0 pool][speedup] > 1.5");
+        assert!(clear.holds && clear.robust);
+        let tight = verdict("cpu.md[Python 3.13.0 pool][speedup] ≈ 1.9 within 5%");
+        assert!(tight.holds && !tight.robust, "1.70 is 10.5 % below");
+    }
+
+    #[test]
+    fn a_readers_interpreter_stands_for_the_same_minor_version() {
+        let reader = "stamp\n\n| variant | speedup |\n|---|--:|\n| Python 3.13.5 pool | 1.80x |\n";
+        let files = MeasuredFiles {
+            files: vec![("cpu.md".into(), reader.into())],
+            any_patch_version: true,
+        };
+        let check = Check::parse("cpu.md[Python 3.13.0 pool][speedup] > 1.5").expect("parses");
+        assert!(check.evaluate(&files).expect("matches 3.13.5").holds);
+        let book = MeasuredFiles {
+            files: vec![("cpu.md".into(), reader.into())],
+            any_patch_version: false,
+        };
+        assert!(check.evaluate(&book).is_err(), "the book's own files match exactly");
     }
 
     #[test]

@@ -73,6 +73,15 @@ pub fn runs(n: usize) -> String {
     }
 }
 
+/// `1 round`, `5 interleaved rounds`.
+pub fn rounds(n: usize) -> String {
+    if n == 1 {
+        "1 round".to_owned()
+    } else {
+        format!("{n} interleaved rounds")
+    }
+}
+
 /// Seconds with three significant decimals: `0.124 s`, `5.92 s`.
 pub fn seconds(secs: f64) -> String {
     if secs < 1.0 {

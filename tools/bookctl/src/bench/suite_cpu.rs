@@ -180,7 +180,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             serials.push((variant.group.clone(), secs.median));
         }
         let startup = spread_of(records, "startup_secs").ok();
-        if let Some(startup) = startup.filter(|s| s.median > 0.0) {
+        // Only the variants that start something (rayon's pool, may's
+        // scheduler) take measurable time here.
+        if let Some(startup) = startup.filter(|s| s.median >= 1e-4) {
             startups.push(format!(
                 "{} {}",
                 rows[index].what,
@@ -255,7 +257,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     text += &format!(
         "\nPrimes below {limit} by trial division, split into 64 chunks that {WORKERS} workers take \
          one at a time (every parallel variant uses {WORKERS} workers, rayon a pool of {WORKERS} \
-         threads); {} interleaved rounds, each running every row once, every run checked to count \
+         threads); {}, each running every row once, every run checked to count \
          {} primes (one row by hand: \
          `cargo run --release -p book-bench --bin primes -- rayon {limit}`, or \
          `python3 bench/python/primes.py pool {limit}`). Each cell is the median, then the \
@@ -263,7 +265,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          paired ratios (that round's serial time over that round's parallel time). \
          {}. With {WORKERS} workers on the {} cores this run could use, the ceiling is \
          {ceiling:.2}x: a round above it had its serial row measured again.\n\n",
-        bench.runs,
+        super::markdown::rounds(bench.runs),
         expected_count(limit).map_or("the same".into(), |n| super::markdown::thousands(n as f64)),
         super::tree::accounting().describe(),
         bench.machine.cores,

@@ -331,7 +331,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          (a fixed offered load); {warmup} of warm-up, then {measure_ms} ms measured; {pinned}. \
          Every server runs on one CPU. Server CPU is the CPU time of its threads over the \
          measured interval (the sum of `/proc/<pid>/task/*/schedstat`, in nanoseconds), divided \
-         by the round trips served. {} interleaved rounds ({} servers at {} settings, every \
+         by the round trips served. {} ({} servers at {} settings, every \
          row once per round); each cell is the median, then the smallest and largest run in \
          parentheses. Across rows, the median spread (half the range over the median) was \
          ±{:.0} % for round trips/s and ±{:.0} % for CPU per round trip: compare rows that \
@@ -340,7 +340,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          `python3 bench/python/echo_server.py asyncio`), then \
          `cargo run --release -p book-bench --bin echo-client -- PORT 1000 1000 2000 SERVER_PID` \
          (append a rate, such as `5000`, for a fixed offered load).\n\n",
-        bench.echo_runs,
+        super::markdown::rounds(bench.echo_runs),
         servers.len(),
         settings.len(),
         median_spread(results.iter().map(|r| r.rps)) * 100.0,

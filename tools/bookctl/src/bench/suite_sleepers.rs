@@ -256,12 +256,12 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          machine has one, which counts that share too (and any page cache the run read first; \
          {}). asyncio and gevent run on one thread; tokio's \
          and may's default rows use a worker per core ({cores} here), and the `current_thread` and \
-         1-worker rows run them on one thread too. {} interleaved rounds, each running every row \
+         1-worker rows run them on one thread too. {}, each running every row \
          once; each cell is the median, then the smallest and largest run in parentheses \
          (one row by hand: `cargo run --release -p book-bench --bin sleepers -- tokio-spawn \
          100000 1000`, or `python3 bench/python/sleepers.py asyncio 100000 1000`).\n\n",
         super::tree::accounting().name(),
-        bench.runs,
+        super::markdown::rounds(bench.runs),
         cores = bench.machine.cores,
     );
     text += &table.render();
