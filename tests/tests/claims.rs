@@ -86,7 +86,10 @@ fn every_checked_claim_holds_against_the_measured_files() {
             let check = match Check::parse(&claim.check) {
                 Ok(check) => check,
                 Err(error) => {
-                    problems.push(format!("{place}: cannot parse the check `{}`: {error}", claim.check));
+                    problems.push(format!(
+                        "{place}: cannot parse the check `{}`: {error}",
+                        claim.check
+                    ));
                     continue;
                 }
             };
@@ -612,10 +615,19 @@ impl Check {
             if !is_multiple {
                 continue;
             }
-            let qualifier = found.get(1).map_or("", |q| q.as_str()).trim().to_lowercase();
+            let qualifier = found
+                .get(1)
+                .map_or("", |q| q.as_str())
+                .trim()
+                .to_lowercase();
             let upper_bound = matches!(
                 qualifier.as_str(),
-                "not" | "no more than" | "at most" | "less than" | "under" | "within about"
+                "not"
+                    | "no more than"
+                    | "at most"
+                    | "less than"
+                    | "under"
+                    | "within about"
                     | "within"
             );
             let (n, lower_bound) = match word.as_str() {
@@ -1095,26 +1107,51 @@ mod grammar {
         let can_fail = |check: &str| Check::parse(check).expect("parses").can_fail().is_ok();
         assert!(!can_fail("cpu.md[Rust rayon][speedup] >= 0"));
         assert!(!can_fail("cpu.md[Rust rayon][speedup] < 1000000000000"));
-        assert!(!can_fail("cpu.md[Rust rayon][speedup] between 0 and 10000000000"));
+        assert!(!can_fail(
+            "cpu.md[Rust rayon][speedup] between 0 and 10000000000"
+        ));
         assert!(can_fail("cpu.md[Rust rayon][speedup] > 0"));
         assert!(can_fail("cpu.md[Rust rayon][speedup] > 1.5"));
-        assert!(can_fail("cpu.md[Rust rayon][speedup] < cpu.md[Python serial][speedup]"));
+        assert!(can_fail(
+            "cpu.md[Rust rayon][speedup] < cpu.md[Python serial][speedup]"
+        ));
     }
 
     #[test]
     fn about_n_is_checked_against_n() {
         let binds = |check: &str, claimed: &str| {
-            Check::parse(check).expect("parses").binds_about(claimed).is_ok()
+            Check::parse(check)
+                .expect("parses")
+                .binds_about(claimed)
+                .is_ok()
         };
         let claimed = "took about three times as long";
         assert!(!binds("cpu.md[a][b] > 1.5", claimed));
-        assert!(!binds("cpu.md[a][t] > 10 * cpu.md[c][t]", "dozens of times faster"));
-        assert!(binds("cpu.md[a][t] > 20 * cpu.md[c][t]", "dozens of times faster"));
-        assert!(!binds("cpu.md[a][t] > 3 * cpu.md[c][t]", "five times tokio's"));
-        assert!(binds("cpu.md[a][t] > 4.5 * cpu.md[c][t]", "more than five times tokio's"));
+        assert!(!binds(
+            "cpu.md[a][t] > 10 * cpu.md[c][t]",
+            "dozens of times faster"
+        ));
+        assert!(binds(
+            "cpu.md[a][t] > 20 * cpu.md[c][t]",
+            "dozens of times faster"
+        ));
+        assert!(!binds(
+            "cpu.md[a][t] > 3 * cpu.md[c][t]",
+            "five times tokio's"
+        ));
+        assert!(binds(
+            "cpu.md[a][t] > 4.5 * cpu.md[c][t]",
+            "more than five times tokio's"
+        ));
         assert!(binds("cpu.md[a][b] between 1.5 and 3", "1.9x on two cores"));
-        assert!(binds("cpu.md[a][b] between 1.2 and 1.8", "faster, but not twice as fast"));
-        assert!(!binds("cpu.md[a][b] > 1.2", "faster, but not twice as fast"));
+        assert!(binds(
+            "cpu.md[a][b] between 1.2 and 1.8",
+            "faster, but not twice as fast"
+        ));
+        assert!(!binds(
+            "cpu.md[a][b] > 1.2",
+            "faster, but not twice as fast"
+        ));
         assert!(!binds("cpu.md[a][b] between 1.5 and 10", claimed));
         assert!(binds("cpu.md[a][b] between 2.5 and 3.5", claimed));
         assert!(binds("cpu.md[a][t] ≈ 3 * cpu.md[c][t] within 20%", claimed));
@@ -1153,7 +1190,10 @@ mod grammar {
             files: vec![("cpu.md".into(), reader.into())],
             any_patch_version: false,
         };
-        assert!(check.evaluate(&book).is_err(), "the book's own files match exactly");
+        assert!(
+            check.evaluate(&book).is_err(),
+            "the book's own files match exactly"
+        );
     }
 
     #[test]

@@ -256,7 +256,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let book_dir = root.join("src/measured");
     let gated = same_dir(&out, &book_dir);
     if gated && options.quick {
-        bail!("--quick figures never go into src/measured/: use --out DIR (or none: target/bench-quick/)");
+        bail!(
+            "--quick figures never go into src/measured/: use --out DIR (or none: target/bench-quick/)"
+        );
     }
     let mut progress = RunProgress::load(&out, options.resume, &bench.machine.run_id);
     let refused_dir = root.join("target/bench-refused");
@@ -265,7 +267,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let started = Instant::now();
     for suite in &selected {
         if progress.done.iter().any(|done| done == suite.name) {
-            eprintln!("{}: done by run {}, skipped (--resume)", suite.name, progress.run_id);
+            eprintln!(
+                "{}: done by run {}, skipped (--resume)",
+                suite.name, progress.run_id
+            );
             continue;
         }
         // Is the machine quiet before the suite starts? (2 s of counters.)
@@ -281,7 +286,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         let verdict = idle
             .verdict()
             .map_err(|why| format!("before the suite, {why}"))
-            .and(during.verdict().map_err(|why| format!("during the suite, {why}")));
+            .and(
+                during
+                    .verdict()
+                    .map_err(|why| format!("during the suite, {why}")),
+            );
         let quiet_line = format!(
             "Quiet-machine check (run {}): in the 2 s before this suite, {}; during it, {}; {}",
             progress.run_id,
@@ -312,7 +321,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             .map(|output| {
                 if output.file.ends_with(".md") {
                     // The quiet-machine line goes right under the stamp.
-                    let (stamp, rest) = output.contents.split_once('\n').unwrap_or((&output.contents, ""));
+                    let (stamp, rest) = output
+                        .contents
+                        .split_once('\n')
+                        .unwrap_or((&output.contents, ""));
                     Output::new(output.file, format!("{stamp}\n{quiet_line}\n{rest}"))
                 } else {
                     output
@@ -335,7 +347,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                 &refused_dir
             }
             Err(why) => {
-                eprintln!("warning: the {} suite was disturbed ({why}); its stamp says so", suite.name);
+                eprintln!(
+                    "warning: the {} suite was disturbed ({why}); its stamp says so",
+                    suite.name
+                );
                 &out
             }
             Ok(()) => &out,
@@ -427,7 +442,10 @@ impl RunProgress {
     fn finish(&mut self, out: &Path, suite: &str) -> Result<()> {
         self.done.push(suite.to_owned());
         let state = serde_json::json!({ "run_id": self.run_id, "done": self.done });
-        write_atomically(&out.join(Self::FILE), &(serde_json::to_string_pretty(&state)? + "\n"))
+        write_atomically(
+            &out.join(Self::FILE),
+            &(serde_json::to_string_pretty(&state)? + "\n"),
+        )
     }
 }
 

@@ -178,7 +178,9 @@ impl Python {
             let mut candidates = vec![PathBuf::from("python3")];
             // `python3.14` on the PATH (tools/install-cpython-3.14.sh puts
             // one there), and any other `python3.N` a system has.
-            candidates.extend((OLDEST_DEFAULT.1..=20).map(|minor| PathBuf::from(format!("python3.{minor}"))));
+            candidates.extend(
+                (OLDEST_DEFAULT.1..=20).map(|minor| PathBuf::from(format!("python3.{minor}"))),
+            );
             candidates.extend(pyenv_pythons());
             for candidate in candidates {
                 if let Some(found) = Interpreter::probe(&candidate)

@@ -99,9 +99,7 @@ impl Sample {
             other_cpu_secs: cpu.map(|(busy, _, _)| (busy - measured - own).max(0.0)),
             steal_secs: cpu.map(|(_, steal, _)| steal),
             pressure: match (self.pressure_us, later.pressure_us) {
-                (Some(a), Some(b)) if wall > 0.0 => {
-                    Some(b.saturating_sub(a) as f64 / 1e6 / wall)
-                }
+                (Some(a), Some(b)) if wall > 0.0 => Some(b.saturating_sub(a) as f64 / 1e6 / wall),
                 _ => None,
             },
         }
@@ -255,9 +253,13 @@ mod tests {
     fn the_gate_passes_a_quiet_machine_and_refuses_a_busy_one() {
         assert!(interference(0.0, 0.0).verdict().is_ok());
         assert!(interference(0.049, 0.019).verdict().is_ok());
-        let busy = interference(0.06, 0.0).verdict().expect_err("5 % is the limit");
+        let busy = interference(0.06, 0.0)
+            .verdict()
+            .expect_err("5 % is the limit");
         assert!(busy.contains("6.0 %"), "{busy}");
-        let stolen = interference(0.0, 0.03).verdict().expect_err("2 % is the limit");
+        let stolen = interference(0.0, 0.03)
+            .verdict()
+            .expect_err("2 % is the limit");
         assert!(stolen.contains("stole 3.0 %"), "{stolen}");
         // Three busy loops on two cores: others use most of the machine.
         assert!(interference(0.75, 0.0).verdict().is_err());

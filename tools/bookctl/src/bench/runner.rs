@@ -148,8 +148,8 @@ impl Program {
     /// used (null where they could not be measured).
     pub fn run_json(&self) -> Result<serde_json::Value> {
         let (stdout, usage) = self.run_in_group()?;
-        let mut record =
-            json_line(&stdout).with_context(|| format!("`{}` printed no result", self.display()))?;
+        let mut record = json_line(&stdout)
+            .with_context(|| format!("`{}` printed no result", self.display()))?;
         if let Some(fields) = record.as_object_mut() {
             fields.insert("tree_cpu_secs".into(), usage.cpu_secs.into());
             fields.insert("tree_peak_kib".into(), usage.peak_kib.into());
@@ -251,7 +251,9 @@ static RAW: std::sync::Mutex<Vec<serde_json::Value>> = std::sync::Mutex::new(Vec
 /// Keeps one run's result for the raw JSON.
 pub fn keep_raw(row: &str, record: serde_json::Value) {
     let entry = serde_json::json!({ "row": row, "result": record });
-    RAW.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(entry);
+    RAW.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(entry);
 }
 
 /// The runs kept since the last call.
@@ -281,7 +283,14 @@ pub fn measure_rounds(
         for (index, (row, found)) in rows.iter().zip(&mut results).enumerate() {
             progress.next_of_round(round == 1);
             let check = |record: &serde_json::Value| check(index, record);
-            found.push(measure_once(progress, &row.what, row.program, round, runs, &check)?);
+            found.push(measure_once(
+                progress,
+                &row.what,
+                row.program,
+                round,
+                runs,
+                &check,
+            )?);
         }
     }
     Ok(results)
@@ -328,16 +337,6 @@ pub fn measure(
     (1..=runs)
         .map(|run| measure_once(progress, what, program, run, runs, &check))
         .collect()
-}
-
-/// The median of a number field over several results.
-pub fn median_of(records: &[serde_json::Value], field: &str) -> Result<f64> {
-    let values = records
-        .iter()
-        .map(|record| number(record, field))
-        .collect::<Result<Vec<f64>>>()?;
-    super::stats::median(&values)
-        .with_context(|| format!("no runs to take the median `{field}` of"))
 }
 
 #[cfg(test)]

@@ -54,7 +54,12 @@ impl Machine {
             os,
             rustc,
             hypervisor,
-            run_id: format!("{}T{:02}:{:02}Z", utc_date(now), now / 3600 % 24, now / 60 % 60),
+            run_id: format!(
+                "{}T{:02}:{:02}Z",
+                utc_date(now),
+                now / 3600 % 24,
+                now / 60 % 60
+            ),
         }
     }
 

@@ -75,9 +75,15 @@ impl Spread {
         let bare = |v: f64| {
             let text = format(v);
             // The range repeats the number, not the unit.
-            text.split_once(' ').map_or(text.clone(), |(number, _)| number.to_owned())
+            text.split_once(' ')
+                .map_or(text.clone(), |(number, _)| number.to_owned())
         };
-        format!("{} ({}–{})", format(self.median), bare(self.min), bare(self.max))
+        format!(
+            "{} ({}–{})",
+            format(self.median),
+            bare(self.min),
+            bare(self.max)
+        )
     }
 }
 
@@ -103,7 +109,10 @@ mod tests {
     #[test]
     fn spread_cells_put_the_median_first() {
         let spread = Spread::of(&[0.141, 0.135, 0.138]).expect("runs");
-        assert_eq!(spread.cell(|v| format!("{v:.3} s")), "0.138 s (0.135–0.141)");
+        assert_eq!(
+            spread.cell(|v| format!("{v:.3} s")),
+            "0.138 s (0.135–0.141)"
+        );
         assert!((spread.relative() - 0.0217).abs() < 1e-3);
         let one = Spread::of(&[2.0]).expect("a run");
         assert_eq!(one.cell(|v| format!("{v:.2}x")), "2.00x");

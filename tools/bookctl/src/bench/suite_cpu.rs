@@ -133,7 +133,11 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                     break;
                 }
                 if attempts == RERUNS {
-                    unstable.push(format!("{} (round {}: {speedup:.2}x)", rows[index].what, round + 1));
+                    unstable.push(format!(
+                        "{} (round {}: {speedup:.2}x)",
+                        rows[index].what,
+                        round + 1
+                    ));
                     break;
                 }
                 attempts += 1;

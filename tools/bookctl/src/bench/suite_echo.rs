@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::tree::Group;
 use super::markdown::{Table, thousands};
 use super::python::Package;
 use super::runner::{Program, Progress, number, spread_of};
-use super::stats::Spread;
 use super::stamp::command_output;
+use super::stats::Spread;
 use super::svg::{Bar, Scale, bar_chart};
+use super::tree::Group;
 use super::{Bench, Output};
 use crate::cargo::{drain, drained};
 
@@ -202,7 +202,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     }
 
     let cpu_text = |cpu: Option<Spread>| {
-        cpu.map_or("not measured here".into(), |us| us.cell(|us| format!("{us:.1} µs")))
+        cpu.map_or("not measured here".into(), |us| {
+            us.cell(|us| format!("{us:.1} µs"))
+        })
     };
     let mut saturated = Table::new(&[
         "server",
@@ -257,8 +259,10 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                             .collect()
                     })
                     .unwrap_or_default();
-                let ratio = Spread::of(&ratios)
-                    .map_or_else(|| "not measured here".to_owned(), |r| r.cell(|r| format!("{r:.2}")));
+                let ratio = Spread::of(&ratios).map_or_else(
+                    || "not measured here".to_owned(),
+                    |r| r.cell(|r| format!("{r:.2}")),
+                );
                 let mut served = result.rps.cell(thousands);
                 if result.round_trips_per_second < KEEPS_UP * offered {
                     served += " (fell behind)";

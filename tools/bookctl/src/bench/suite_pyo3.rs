@@ -15,7 +15,8 @@ use anyhow::{Context, Result, bail};
 
 use super::markdown::{Table, runs, seconds, thousands};
 use super::python::NO_PYTHON;
-use super::runner::{Program, Progress, measure, median_of, number};
+use super::runner::{Program, Progress, measure, number, spread_of};
+use super::stats::Spread;
 use super::{Bench, Output};
 use crate::extensions;
 
@@ -127,21 +128,33 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         }
     }
     drop(modules);
-    let medians = records
+    let spreads = records
         .iter()
-        .map(|records| median_of(records, "secs"))
-        .collect::<Result<Vec<f64>>>()?;
+        .map(|records| spread_of(records, "secs"))
+        .collect::<Result<Vec<Spread>>>()?;
+    let medians: Vec<f64> = spreads.iter().map(|spread| spread.median).collect();
 
     // The baselines of a row: pure Python serial and one extension call,
     // both on the row's own interpreter.
-    let time_of = |python: &Option<String>, label_start: &str| {
+    let index_of = |python: &Option<String>, label_start: &str| {
         rows.iter()
-            .zip(&medians)
-            .find(|(row, _)| row.python == *python && row.label.starts_with(label_start))
-            .map(|(_, secs)| *secs)
+            .position(|row| row.python == *python && row.label.starts_with(label_start))
     };
-    let ratio = |baseline: Option<f64>, secs: f64| {
-        baseline.map_or("—".to_owned(), |base| format!("{:.2}x", base / secs))
+    let time_of = |python: &Option<String>, label_start: &str| {
+        index_of(python, label_start).map(|index| medians[index])
+    };
+    // A speedup is the median of the rounds' own ratios (the baseline's run
+    // of that round over the row's run of that round), with their range.
+    let ratio = |baseline: Option<usize>, row: usize| -> String {
+        let Some(base) = baseline else {
+            return "—".to_owned();
+        };
+        let ratios: Vec<f64> = records[base]
+            .iter()
+            .zip(&records[row])
+            .filter_map(|(base, run)| Some(base["secs"].as_f64()? / run["secs"].as_f64()?))
+            .collect();
+        Spread::of(&ratios).map_or("—".to_owned(), |r| r.cell(|r| format!("{r:.2}x")))
     };
     let mut table = Table::new(&[
         "variant",
@@ -149,12 +162,12 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "speedup vs pure Python serial",
         "speedup vs one `count_primes` call",
     ]);
-    for (row, &secs) in rows.iter().zip(&medians) {
+    for (index, (row, spread)) in rows.iter().zip(&spreads).enumerate() {
         table.row(vec![
             row.label.clone(),
-            seconds(secs),
-            ratio(time_of(&row.python, "pure Python, serial"), secs),
-            ratio(time_of(&row.python, "`count_primes`, one call"), secs),
+            spread.cell(seconds),
+            ratio(index_of(&row.python, "pure Python, serial"), index),
+            ratio(index_of(&row.python, "`count_primes`, one call"), index),
         ]);
     }
     if bench.pythons().is_empty() {
@@ -181,7 +194,8 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     tools.extend(bench.python.stamps(&[]));
     let mut text = bench.machine.stamp(&tools);
     text += &format!(
-        "\nPrimes below {limit} by trial division, called from Python; medians over {} of \
+        "\nPrimes below {limit} by trial division, called from Python; medians (then the \
+         smallest and largest run, and for speedups the rounds' paired ratios) over {} of \
          each variant, taken in rounds (every variant once per round), every run checked to count {} primes. The extension is Listing 6-1's \
          `primes_rs`, built with `--release` for the stable ABI (abi3) of CPython 3.11 and \
          later. The threads take 64 chunks one at a time, as in the `cpu` suite (one row by \

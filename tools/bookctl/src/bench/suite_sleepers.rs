@@ -199,7 +199,8 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             row.label.clone(),
             thousands(row.tasks as f64),
             secs.cell(|s| format!("{s:.3} s")),
-            peak.map(|kib| kib / 1024.0).cell(|mib| format!("{mib:.1} MiB")),
+            peak.map(|kib| kib / 1024.0)
+                .cell(|mib| format!("{mib:.1} MiB")),
             rss_per_task.cell(|kib| format!("{kib:.2} KiB")),
             tree_per_task.map_or_else(
                 || "not measured here".to_owned(),

@@ -129,8 +129,12 @@ pub fn bar_chart(
                 }
                 text_at = text_at.max(high + 6);
             }
-            area.draw(&Text::new(format(bar.value), (text_at, middle), left.clone()))
-                .map_err(fail)?;
+            area.draw(&Text::new(
+                format(bar.value),
+                (text_at, middle),
+                left.clone(),
+            ))
+            .map_err(fail)?;
         }
         area.present().map_err(fail)?;
     }

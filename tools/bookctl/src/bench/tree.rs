@@ -259,7 +259,11 @@ pub fn tree_rss_kib(pid: u32) -> f64 {
         };
         for task in tasks.flatten() {
             if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
-                stack.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                stack.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
             }
         }
     }
@@ -279,8 +283,12 @@ mod tests {
         };
         let mut argv = group.prefix();
         argv.extend(
-            ["/bin/sh", "-c", "(i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done) & wait"]
-                .map(Into::into),
+            [
+                "/bin/sh",
+                "-c",
+                "(i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done) & wait",
+            ]
+            .map(Into::into),
         );
         let status = std::process::Command::new(&argv[0])
             .args(&argv[1..])

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::{spread_figure, outputs};
+use super::{outputs, spread_figure};
 use crate::bench::markdown::{self, Table};
 use crate::bench::runner::Progress;
 use crate::bench::{Bench, Output};

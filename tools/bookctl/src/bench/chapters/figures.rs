@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 
-use super::{and_python, figure, spread_figure, outputs, versions};
+use super::{and_python, figure, outputs, spread_figure, versions};
 use crate::bench::markdown::{self, Table};
 use crate::bench::python::Package;
 use crate::bench::runner::{Progress, measure, number, spread_of};

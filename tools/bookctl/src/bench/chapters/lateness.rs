@@ -67,7 +67,8 @@ pub struct Lateness {
 fn add_lateness(bench: &Bench, table: &mut Table, rows: Vec<Lateness>) {
     for row in rows {
         let ms = |ms: f64| format!("{ms:.1} ms");
-        let cell = |spread: Option<Spread>, median: f64| spread.map_or_else(|| ms(median), |s| s.cell(ms));
+        let cell =
+            |spread: Option<Spread>, median: f64| spread.map_or_else(|| ms(median), |s| s.cell(ms));
         table.row(vec![
             row.label.clone(),
             cell(row.median_spread, row.median_ms),

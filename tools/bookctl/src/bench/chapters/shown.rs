@@ -37,12 +37,16 @@ fn outputs_under_ceiling(
         let highest = lines(&output)
             .into_iter()
             .filter_map(|(_, _, speedup)| speedup)
-            .fold(None, |high: Option<f64>, s| Some(high.map_or(s, |h| h.max(s))));
+            .fold(None, |high: Option<f64>, s| {
+                Some(high.map_or(s, |h| h.max(s)))
+            });
         match highest {
             // A quick run's millisecond timings are noise: no ceiling there.
             Some(above) if above > ceiling && !bench.quick => {
                 discarded += 1;
-                eprintln!("{what}: {above:.2}x is above the {ceiling:.2}x ceiling; running it again");
+                eprintln!(
+                    "{what}: {above:.2}x is above the {ceiling:.2}x ceiling; running it again"
+                );
                 if discarded > runs {
                     bail!(
                         "`{}` reported speedups above the {ceiling:.2}x ceiling of 2 workers \
@@ -109,7 +113,9 @@ fn every_line(programs: &[(&str, &[String])]) -> Table {
                 .collect();
             let times: Vec<f64> = found.iter().map(|(secs, _)| *secs).collect();
             let speedups: Vec<f64> = found.iter().filter_map(|(_, s)| *s).collect();
-            let Some(time) = Spread::of(&times) else { continue };
+            let Some(time) = Spread::of(&times) else {
+                continue;
+            };
             table.row(vec![
                 (*program).to_owned(),
                 label,
@@ -390,10 +396,15 @@ mod tests {
             .to_owned();
         let runs = [run];
         assert_eq!(
-            spread_figure(ONE_AT_A_TIME, &runs, "t").expect("found").median,
+            spread_figure(ONE_AT_A_TIME, &runs, "t")
+                .expect("found")
+                .median,
             80.74
         );
-        assert_eq!(spread_figure(AT_ONCE, &runs, "t").expect("found").median, 95.84);
+        assert_eq!(
+            spread_figure(AT_ONCE, &runs, "t").expect("found").median,
+            95.84
+        );
     }
 
     #[test]
@@ -417,7 +428,15 @@ mod tests {
         ]
         .map(String::from);
         let table = every_line(&[("rust", &runs)]).render();
-        assert!(table.contains("| rust | 1 thread | 0.242 s (0.240–0.250) | — |"), "{table}");
-        assert!(table.contains("| rust | rayon, 2 threads | 0.125 s (0.120–0.130) | 2.00x (1.85–2.02) |"), "{table}");
+        assert!(
+            table.contains("| rust | 1 thread | 0.242 s (0.240–0.250) | — |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| rust | rayon, 2 threads | 0.125 s (0.120–0.130) | 2.00x (1.85–2.02) |"
+            ),
+            "{table}"
+        );
     }
 }
