@@ -24,6 +24,15 @@ KNOWN_COUNTS = {100_000: 9_592, 2_000_000: 148_933, 3_000_000: 216_816,
                 30_000_000: 1_857_859}
 
 
+def peak_rss_kib():
+    """Peak RSS in KiB, or None where it is not known in KiB: ru_maxrss is in
+    KiB on Linux but in bytes on macOS, and the bench measures memory on
+    Linux only."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def is_prime(n):
     # The same trial division as the Rust program, written as idiomatic
     # Python: a `for` over `range` steps in C, where a `while` loop with
@@ -110,7 +119,7 @@ def main():
                  f"expected {expected}")
     print(json.dumps({
         "variant": variant, "limit": limit, "count": count, "secs": secs,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kib": peak_rss_kib(),
     }))
 
 

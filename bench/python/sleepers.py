@@ -15,12 +15,25 @@ import sys
 import time
 
 
+def peak_rss_kib():
+    """Peak RSS in KiB, or None where it is not known in KiB: ru_maxrss is in
+    KiB on Linux but in bytes on macOS, and the bench measures memory on
+    Linux only."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def rss_kib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    """Current RSS in KiB, or None without /proc (not Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def with_asyncio(tasks, nap):
@@ -69,7 +82,7 @@ def main():
     base, secs = runs[variant](tasks, nap)
     print(json.dumps({
         "variant": variant, "tasks": tasks, "secs": secs,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kib": peak_rss_kib(),
         "base_rss_kib": base,
     }))
 

@@ -6,24 +6,25 @@
 use std::time::{Duration, Instant};
 
 /// The peak resident set size of this process so far, in KiB (`VmHWM` in
-/// `/proc/self/status`; 0 where there is no `/proc`).
-pub fn peak_rss_kib() -> u64 {
+/// `/proc/self/status`), or `None` where there is no `/proc` (not Linux):
+/// the JSON then says `null` and the tables "not measured here", rather
+/// than a wrong 0.
+pub fn peak_rss_kib() -> Option<u64> {
     status_field("VmHWM:")
 }
 
 /// The current resident set size of this process, in KiB (`VmRSS`).
-pub fn rss_kib() -> u64 {
+pub fn rss_kib() -> Option<u64> {
     status_field("VmRSS:")
 }
 
-fn status_field(name: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+fn status_field(name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
         .find_map(|line| line.strip_prefix(name))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Runs `work` and returns its result with the wall-clock time it took.

@@ -75,7 +75,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start tokio: {e}"))
 }
 
-async fn tokio_spawn(tasks: usize, nap: Duration) -> (u64, Duration) {
+async fn tokio_spawn(tasks: usize, nap: Duration) -> (Option<u64>, Duration) {
     let base = rss_kib();
     let start = Instant::now();
     let handles: Vec<_> = (0..tasks)
@@ -87,7 +87,7 @@ async fn tokio_spawn(tasks: usize, nap: Duration) -> (u64, Duration) {
     (base, start.elapsed())
 }
 
-async fn tokio_join_all(tasks: usize, nap: Duration) -> (u64, Duration) {
+async fn tokio_join_all(tasks: usize, nap: Duration) -> (Option<u64>, Duration) {
     let base = rss_kib();
     let start = Instant::now();
     futures::future::join_all((0..tasks).map(|_| tokio::time::sleep(nap))).await;
@@ -97,7 +97,7 @@ async fn tokio_join_all(tasks: usize, nap: Duration) -> (u64, Duration) {
 /// Mappings a process needs besides may's stacks (libraries, heap, threads).
 const OTHER_MAPPINGS: usize = 4_096;
 
-fn may_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> {
+fn may_sleepers(tasks: usize, nap: Duration) -> Result<(Option<u64>, Duration), String> {
     // Past the limit may panics ("failed to alloc sys stack") and the
     // process hangs: refuse up front instead.
     if let Some(limit) = max_map_count()
@@ -132,7 +132,7 @@ fn max_map_count() -> Option<usize> {
         .ok()
 }
 
-fn thread_sleepers(tasks: usize, nap: Duration) -> Result<(u64, Duration), String> {
+fn thread_sleepers(tasks: usize, nap: Duration) -> Result<(Option<u64>, Duration), String> {
     let base = rss_kib();
     let start = Instant::now();
     let mut handles = Vec::with_capacity(tasks);

@@ -1,7 +1,7 @@
 //! `sleepers.md` + `sleepers.svg`: N tasks each sleep 1 s; wall time and
 //! memory for tokio, may, OS threads, asyncio, gevent and Python threads.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::markdown::{Table, thousands};
 use super::python::Package;
@@ -179,46 +179,52 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut bars = Vec::new();
     for (row, records) in rows.iter().zip(&results) {
         let secs = spread_of(records, "secs")?;
-        let peak = spread_of(records, "peak_rss_kib")?;
+        // Memory needs Linux's /proc: elsewhere the programs print null,
+        // and the cells say so rather than show a wrong figure.
+        let unmeasured = || "not measured here".to_owned();
+        let peak = spread_of(records, "peak_rss_kib").ok();
         let per_task = |peak_field: &str| {
             let values = records
                 .iter()
                 .map(|r| {
                     Ok((number(r, peak_field)? - number(r, "base_rss_kib")?) / row.tasks as f64)
                 })
-                .collect::<Result<Vec<f64>>>()?;
-            Ok::<_, anyhow::Error>(Spread::of(&values))
+                .collect::<Result<Vec<f64>>>()
+                .ok()?;
+            Spread::of(&values)
         };
-        let rss_per_task = per_task("peak_rss_kib")?.context("no runs")?;
+        let rss_per_task = per_task("peak_rss_kib");
         let tree_per_task = if super::tree::counts_kernel_memory() {
-            per_task("tree_peak_kib").ok().flatten()
+            per_task("tree_peak_kib")
         } else {
             None // sampled RSS would not hold the kernel's share
         };
+        let kib = |spread: Spread| spread.cell(|kib| format!("{kib:.2} KiB"));
         table.row(vec![
             row.label.clone(),
             thousands(row.tasks as f64),
             secs.cell(|s| format!("{s:.3} s")),
-            peak.map(|kib| kib / 1024.0)
-                .cell(|mib| format!("{mib:.1} MiB")),
-            rss_per_task.cell(|kib| format!("{kib:.2} KiB")),
-            tree_per_task.map_or_else(
-                || "not measured here".to_owned(),
-                |kib| kib.cell(|kib| format!("{kib:.2} KiB")),
-            ),
+            peak.map_or_else(unmeasured, |peak| {
+                peak.map(|kib| kib / 1024.0)
+                    .cell(|mib| format!("{mib:.1} MiB"))
+            }),
+            rss_per_task.map_or_else(unmeasured, kib),
+            tree_per_task.map_or_else(unmeasured, kib),
         ]);
         // Memory per task, comparable across counts (peak RSS is not).
-        bars.push(
-            Bar::new(
-                format!(
-                    "{} ×{}",
-                    row.label.replace('`', ""),
-                    thousands(row.tasks as f64)
-                ),
-                rss_per_task.median,
-            )
-            .with_range(rss_per_task.min, rss_per_task.max),
-        );
+        if let Some(per_task) = rss_per_task {
+            bars.push(
+                Bar::new(
+                    format!(
+                        "{} ×{}",
+                        row.label.replace('`', ""),
+                        thousands(row.tasks as f64)
+                    ),
+                    per_task.median,
+                )
+                .with_range(per_task.min, per_task.max),
+            );
+        }
     }
     for note in bench.python.notes(&[Package::Gevent]) {
         table.note(note);
