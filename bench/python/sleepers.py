@@ -36,13 +36,34 @@ def rss_kib():
     return None
 
 
+def cgroup_memory_kib():
+    """Memory charged to this process's cgroup now, in KiB (kernel memory and
+    page cache included): the base that `cargo book bench` compares the
+    cgroup's peak with. None outside a cgroup with a memory counter."""
+    try:
+        with open("/proc/self/cgroup") as groups:
+            for line in groups:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if "memory" in controllers.split(","):
+                    name = f"/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"
+                elif not controllers:
+                    name = f"/sys/fs/cgroup{path}/memory.current"
+                else:
+                    continue
+                with open(name) as counter:
+                    return int(counter.read()) // 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def with_asyncio(tasks, nap):
     import asyncio
 
     async def all_sleepers():
         await asyncio.gather(*(asyncio.sleep(nap) for _ in range(tasks)))
 
-    base = rss_kib()
+    base = rss_kib(), cgroup_memory_kib()
     start = time.perf_counter()
     asyncio.run(all_sleepers())
     return base, time.perf_counter() - start
@@ -51,7 +72,7 @@ def with_asyncio(tasks, nap):
 def with_gevent(tasks, nap):
     import gevent
 
-    base = rss_kib()
+    base = rss_kib(), cgroup_memory_kib()
     start = time.perf_counter()
     gevent.joinall([gevent.spawn(gevent.sleep, nap) for _ in range(tasks)])
     return base, time.perf_counter() - start
@@ -60,7 +81,7 @@ def with_gevent(tasks, nap):
 def with_threads(tasks, nap):
     import threading
 
-    base = rss_kib()
+    base = rss_kib(), cgroup_memory_kib()
     start = time.perf_counter()
     threads = [threading.Thread(target=time.sleep, args=(nap,))
                for _ in range(tasks)]
@@ -79,11 +100,12 @@ def main():
             "threads": with_threads}
     if variant not in runs:
         sys.exit(f"unknown variant {variant!r}: use {', '.join(runs)}")
-    base, secs = runs[variant](tasks, nap)
+    (base, base_cgroup), secs = runs[variant](tasks, nap)
     print(json.dumps({
         "variant": variant, "tasks": tasks, "secs": secs,
         "peak_rss_kib": peak_rss_kib(),
         "base_rss_kib": base,
+        "base_cgroup_kib": base_cgroup,
     }))
 
 

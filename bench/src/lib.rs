@@ -18,6 +18,29 @@ pub fn rss_kib() -> Option<u64> {
     status_field("VmRSS:")
 }
 
+/// The memory charged to this process's cgroup now, in KiB: user memory,
+/// kernel memory (thread stacks, page tables, slab) and page cache it read
+/// first (`memory.usage_in_bytes` of cgroup v1, `memory.current` of v2).
+/// `cargo book bench` runs each program in a cgroup of its own, so this is
+/// the base its peak (`memory.max_usage_in_bytes`, `memory.peak`) is
+/// compared with; `None` outside such a cgroup's reach.
+pub fn cgroup_memory_kib() -> Option<u64> {
+    let groups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let file = groups.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+        if controllers.split(',').any(|c| c == "memory") {
+            Some(format!("/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"))
+        } else if controllers.is_empty() {
+            Some(format!("/sys/fs/cgroup{path}/memory.current"))
+        } else {
+            None
+        }
+    })?;
+    let bytes: u64 = std::fs::read_to_string(file).ok()?.trim().parse().ok()?;
+    Some(bytes / 1024)
+}
+
 fn status_field(name: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status

@@ -21,7 +21,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use book_bench::{arg_or, emit, peak_rss_kib, rss_kib};
+use book_bench::{arg_or, cgroup_memory_kib, emit, peak_rss_kib, rss_kib};
 
 fn main() -> ExitCode {
     match run() {
@@ -33,11 +33,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// The memory before the sleepers start: the process's RSS, and what its
+/// cgroup holds (the base of the whole tree's peak, kernel share included).
+type Base = (Option<u64>, Option<u64>);
+
+fn base() -> Base {
+    (rss_kib(), cgroup_memory_kib())
+}
+
 fn run() -> Result<(), String> {
     let variant: String = arg_or(1, "tokio-spawn".to_owned())?;
     let tasks: usize = arg_or(2, 10_000)?;
     let nap = Duration::from_millis(arg_or(3, 1_000)?);
-    let (base_kib, wall) = match variant.as_str() {
+    let ((base_kib, base_cgroup_kib), wall) = match variant.as_str() {
         "tokio-spawn" => tokio_runtime()?.block_on(tokio_spawn(tasks, nap)),
         "tokio-spawn-current" => tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -64,6 +72,7 @@ fn run() -> Result<(), String> {
         "secs": wall.as_secs_f64(),
         "peak_rss_kib": peak_rss_kib(),
         "base_rss_kib": base_kib,
+        "base_cgroup_kib": base_cgroup_kib,
     }));
     Ok(())
 }
@@ -75,8 +84,8 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start tokio: {e}"))
 }
 
-async fn tokio_spawn(tasks: usize, nap: Duration) -> (Option<u64>, Duration) {
-    let base = rss_kib();
+async fn tokio_spawn(tasks: usize, nap: Duration) -> (Base, Duration) {
+    let base = base();
     let start = Instant::now();
     let handles: Vec<_> = (0..tasks)
         .map(|_| tokio::spawn(tokio::time::sleep(nap)))
@@ -87,8 +96,8 @@ async fn tokio_spawn(tasks: usize, nap: Duration) -> (Option<u64>, Duration) {
     (base, start.elapsed())
 }
 
-async fn tokio_join_all(tasks: usize, nap: Duration) -> (Option<u64>, Duration) {
-    let base = rss_kib();
+async fn tokio_join_all(tasks: usize, nap: Duration) -> (Base, Duration) {
+    let base = base();
     let start = Instant::now();
     futures::future::join_all((0..tasks).map(|_| tokio::time::sleep(nap))).await;
     (base, start.elapsed())
@@ -97,7 +106,7 @@ async fn tokio_join_all(tasks: usize, nap: Duration) -> (Option<u64>, Duration) 
 /// Mappings a process needs besides may's stacks (libraries, heap, threads).
 const OTHER_MAPPINGS: usize = 4_096;
 
-fn may_sleepers(tasks: usize, nap: Duration) -> Result<(Option<u64>, Duration), String> {
+fn may_sleepers(tasks: usize, nap: Duration) -> Result<(Base, Duration), String> {
     // Past the limit may panics ("failed to alloc sys stack") and the
     // process hangs: refuse up front instead.
     if let Some(limit) = max_map_count()
@@ -112,7 +121,7 @@ fn may_sleepers(tasks: usize, nap: Duration) -> Result<(Option<u64>, Duration), 
     // The base memory is taken before may starts: its scheduler makes a pool
     // of 1,000 ready stacks, and that memory is part of what the sleepers
     // cost (measured after it, the first 1,000 coroutines would look free).
-    let base = rss_kib();
+    let base = base();
     may::go!(|| ()).join().map_err(|_| "may failed to start")?;
     let start = Instant::now();
     let handles: Vec<_> = (0..tasks)
@@ -132,8 +141,8 @@ fn max_map_count() -> Option<usize> {
         .ok()
 }
 
-fn thread_sleepers(tasks: usize, nap: Duration) -> Result<(Option<u64>, Duration), String> {
-    let base = rss_kib();
+fn thread_sleepers(tasks: usize, nap: Duration) -> Result<(Base, Duration), String> {
+    let base = base();
     let start = Instant::now();
     let mut handles = Vec::with_capacity(tasks);
     for i in 0..tasks {

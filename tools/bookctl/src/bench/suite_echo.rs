@@ -337,9 +337,7 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          measured interval (the sum of `/proc/<pid>/task/*/schedstat`, in nanoseconds), divided \
          by the round trips served. {} ({} servers at {} settings, every \
          row once per round); each cell is the median, then the smallest and largest run in \
-         parentheses. Across rows, the median spread (half the range over the median) was \
-         ±{:.0} % for round trips/s and ±{:.0} % for CPU per round trip: compare rows that \
-         differ by more. \
+         parentheses. {}\
          By hand: start `cargo run --release -p book-bench --bin echo-server -- tokio` (or \
          `python3 bench/python/echo_server.py asyncio`), then \
          `cargo run --release -p book-bench --bin echo-client -- PORT 1000 1000 2000 SERVER_PID` \
@@ -347,8 +345,17 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         super::markdown::rounds(bench.echo_runs),
         servers.len(),
         settings.len(),
-        median_spread(results.iter().map(|r| r.rps)) * 100.0,
-        median_spread(results.iter().filter_map(|r| r.cpu)) * 100.0,
+        if bench.echo_runs > 1 {
+            format!(
+                "Across rows, the median spread (half the range over the median) was ±{:.0} % \
+                 for round trips/s and ±{:.0} % for CPU per round trip: compare rows that differ \
+                 by more. ",
+                median_spread(results.iter().map(|r| r.rps)) * 100.0,
+                median_spread(results.iter().filter_map(|r| r.cpu)) * 100.0,
+            )
+        } else {
+            "One round gives no spread: compare nothing from it. ".to_owned()
+        },
     );
     text += &saturated.render();
     if settings.iter().any(|(_, offered)| offered.is_some()) {

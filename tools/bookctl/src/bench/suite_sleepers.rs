@@ -183,19 +183,19 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         // and the cells say so rather than show a wrong figure.
         let unmeasured = || "not measured here".to_owned();
         let peak = spread_of(records, "peak_rss_kib").ok();
-        let per_task = |peak_field: &str| {
+        let per_task = |peak_field: &str, base_field: &str| {
             let values = records
                 .iter()
-                .map(|r| {
-                    Ok((number(r, peak_field)? - number(r, "base_rss_kib")?) / row.tasks as f64)
-                })
+                .map(|r| Ok((number(r, peak_field)? - number(r, base_field)?) / row.tasks as f64))
                 .collect::<Result<Vec<f64>>>()
                 .ok()?;
             Spread::of(&values)
         };
-        let rss_per_task = per_task("peak_rss_kib");
+        let rss_per_task = per_task("peak_rss_kib", "base_rss_kib");
+        // The cgroup's peak over what the cgroup held before the sleepers
+        // started (the program reads its own cgroup's counter).
         let tree_per_task = if super::tree::counts_kernel_memory() {
-            per_task("tree_peak_kib")
+            per_task("tree_peak_kib", "base_cgroup_kib")
         } else {
             None // sampled RSS would not hold the kernel's share
         };
@@ -259,9 +259,9 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
          peak RSS of the process, and (peak − RSS before spawning) ÷ N per task (for may, RSS before may starts, so that \
          its pool of 1,000 ready stacks counts). RSS leaves out what the kernel keeps for each \
          thread (its kernel stack, task structures, page tables): the last column puts the peak \
-         memory of the whole process tree in place of the peak RSS, from a cgroup where the \
-         machine has one, which counts that share too (and any page cache the run read first; \
-         {}). asyncio and gevent run on one thread; tokio's \
+         memory of the whole process tree, from a cgroup where the machine has one, which counts \
+         that share too (and any page cache the run read first), over what the cgroup held \
+         before the sleepers started ({}). asyncio and gevent run on one thread; tokio's \
          and may's default rows use a worker per core ({cores} here), and the `current_thread` and \
          1-worker rows run them on one thread too. {}, each running every row \
          once; each cell is the median, then the smallest and largest run in parentheses \
