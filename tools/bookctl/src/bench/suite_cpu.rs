@@ -119,6 +119,8 @@ pub fn run(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     };
     let mut unstable = Vec::new();
     let mut reruns = 0;
+    // `round` picks the same round out of two rows (the serial and this one).
+    #[allow(clippy::needless_range_loop)]
     for round in 0..bench.runs {
         for (index, variant) in variants.iter().enumerate() {
             let serial = serial_of(&variant.group);

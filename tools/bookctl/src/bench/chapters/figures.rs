@@ -155,7 +155,7 @@ pub fn may_limits(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     for (label, pattern, format) in rows {
         table.row(vec![
             label.to_owned(),
-            spread_figure(pattern, &runs, may)?.cell(&format),
+            spread_figure(pattern, &runs, may)?.cell(format),
         ]);
     }
     table.row(vec![

@@ -255,13 +255,21 @@ mod tests {
                 .to_owned(),
         ];
         let rows = lateness_rows(&runs, "tokio ", "test").expect("parses");
-        let row = |label: &str, median_ms, max_ms| Lateness {
+        let row = |label: &str, medians: [f64; 2], maxima: [f64; 2]| Lateness {
             label: label.into(),
-            median_ms,
-            max_ms,
+            median_ms: (medians[0] + medians[1]) / 2.0,
+            max_ms: (maxima[0] + maxima[1]) / 2.0,
+            median_spread: Spread::of(&medians),
+            max_spread: Spread::of(&maxima),
         };
-        assert_eq!(rows[0], row("tokio b hog", 3.0, 4.0));
-        assert_eq!(rows[1], row("tokio a hog", 901.0, 902.0));
+        assert_eq!(rows[0], row("tokio b hog", [2.0, 4.0], [3.0, 5.0]));
+        assert_eq!(rows[1], row("tokio a hog", [900.0, 902.0], [901.0, 903.0]));
+        assert_eq!(
+            rows[0]
+                .median_spread
+                .map(|s| s.cell(|ms| format!("{ms:.1} ms"))),
+            Some("3.0 ms (2.0–4.0)".to_owned())
+        );
         assert!(lateness_rows(&["nothing".into()], "", "test").is_err());
     }
 }
