@@ -73,10 +73,12 @@ impl Spread {
             return format(self.median);
         }
         let bare = |v: f64| {
+            // The range repeats the number, not the unit: `1.85`, not `1.85x`.
             let text = format(v);
-            // The range repeats the number, not the unit.
-            text.split_once(' ')
-                .map_or(text.clone(), |(number, _)| number.to_owned())
+            let number = text.split_whitespace().next().unwrap_or_default();
+            number
+                .trim_end_matches(|c: char| !c.is_ascii_digit())
+                .to_owned()
         };
         format!(
             "{} ({}–{})",
@@ -114,6 +116,8 @@ mod tests {
             "0.138 s (0.135–0.141)"
         );
         assert!((spread.relative() - 0.0217).abs() < 1e-3);
+        let ratio = Spread::of(&[1.85, 2.02, 2.0]).expect("runs");
+        assert_eq!(ratio.cell(|v| format!("{v:.2}x")), "2.00x (1.85–2.02)");
         let one = Spread::of(&[2.0]).expect("a run");
         assert_eq!(one.cell(|v| format!("{v:.2}x")), "2.00x");
         assert_eq!(Spread::of(&[]), None);
