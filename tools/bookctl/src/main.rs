@@ -71,7 +71,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Skip the suites that an earlier run into the same directory
-        /// finished (it keeps a list in DIR/.bench-progress.json), so that
+        /// finished (it keeps a list under target/bench-progress/), so that
         /// an interrupted or refused run goes on where it stopped.
         #[arg(long)]
         resume: bool,

@@ -260,7 +260,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             "--quick figures never go into src/measured/: use --out DIR (or none: target/bench-quick/)"
         );
     }
-    let mut progress = RunProgress::load(&out, options.resume, &bench.machine.run_id);
+    // Kept under target/, not beside the tables (src/measured/ is the book).
+    let state = RunProgress::file(root, &out);
+    let mut progress = RunProgress::load(&state, options.resume, &bench.machine.run_id);
     let refused_dir = root.join("target/bench-refused");
     let mut refused = Vec::new();
     eprintln!("process trees: {}", tree::accounting().name());
@@ -361,7 +363,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             println!("wrote {}", path.display());
         }
         if destination == &out {
-            progress.finish(&out, suite.name)?;
+            progress.finish(&state, suite.name)?;
         }
     }
     // lateness.svg draws both lateness suites: redraw it only when both ran,
@@ -405,19 +407,29 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Which suites a run into a directory finished, kept in
-/// `.bench-progress.json` there so that `--resume` can skip them.
+/// Which suites a run into a directory finished, kept under
+/// `target/bench-progress/` so that `--resume` can skip them.
 struct RunProgress {
     run_id: String,
     done: Vec<String>,
 }
 
 impl RunProgress {
-    const FILE: &'static str = ".bench-progress.json";
+    /// `target/bench-progress/<out, as a file name>.json`.
+    fn file(root: &Path, out: &Path) -> PathBuf {
+        let out = out.canonicalize().unwrap_or_else(|_| out.to_owned());
+        let name: String = out
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        root.join("target/bench-progress")
+            .join(format!("{name}.json"))
+    }
 
-    fn load(out: &Path, resume: bool, run_id: &str) -> RunProgress {
+    fn load(state: &Path, resume: bool, run_id: &str) -> RunProgress {
         let earlier = resume
-            .then(|| std::fs::read_to_string(out.join(Self::FILE)).ok())
+            .then(|| std::fs::read_to_string(state).ok())
             .flatten()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
         match earlier {
@@ -439,13 +451,14 @@ impl RunProgress {
         }
     }
 
-    fn finish(&mut self, out: &Path, suite: &str) -> Result<()> {
+    fn finish(&mut self, state: &Path, suite: &str) -> Result<()> {
         self.done.push(suite.to_owned());
-        let state = serde_json::json!({ "run_id": self.run_id, "done": self.done });
-        write_atomically(
-            &out.join(Self::FILE),
-            &(serde_json::to_string_pretty(&state)? + "\n"),
-        )
+        let record = serde_json::json!({ "run_id": self.run_id, "done": self.done });
+        if let Some(dir) = state.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        write_atomically(state, &(serde_json::to_string_pretty(&record)? + "\n"))
     }
 }
 
@@ -472,4 +485,23 @@ fn write_atomically(path: &Path, contents: &str) -> Result<()> {
         .with_context(|| format!("cannot write {}", temporary.display()))?;
     std::fs::rename(&temporary, path)
         .with_context(|| format!("cannot move {} to {}", temporary.display(), path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_skips_the_suites_a_run_finished_and_keeps_its_run_id() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let state = RunProgress::file(dir.path(), &dir.path().join("out"));
+        let mut first = RunProgress::load(&state, false, "2026-12-06T06:00Z");
+        first.finish(&state, "cpu").expect("written");
+        first.finish(&state, "echo").expect("written");
+        let resumed = RunProgress::load(&state, true, "2026-12-06T07:00Z");
+        assert_eq!(resumed.run_id, "2026-12-06T06:00Z");
+        assert_eq!(resumed.done, ["cpu", "echo"]);
+        let fresh = RunProgress::load(&state, false, "2026-12-06T07:00Z");
+        assert!(fresh.done.is_empty(), "without --resume a run starts over");
+    }
 }
