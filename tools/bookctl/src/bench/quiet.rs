@@ -50,6 +50,9 @@ pub struct Sample {
     /// CPU time of the measured programs so far, and of this tool.
     measured_ns: u64,
     own_ns: Option<u64>,
+    /// CPU time of the tool's children it has waited for (`cutime` +
+    /// `cstime`): every measured program, whether or not a cgroup counted it.
+    children_ns: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -75,6 +78,7 @@ impl Sample {
                 .and_then(|text| parse_pressure(&text)),
             measured_ns: MEASURED_NS.load(Ordering::Relaxed),
             own_ns: own_cpu_ns(),
+            children_ns: super::tree::children_cpu_secs().map(|secs| (secs * 1e9) as u64),
         }
     }
 
@@ -90,7 +94,13 @@ impl Sample {
             )),
             _ => None,
         };
-        let measured = (later.measured_ns - self.measured_ns) as f64 / 1e9;
+        // The cgroups' count, or the waited-for children's where it is larger
+        // (a program no cgroup held, on a machine without them).
+        let children = match (self.children_ns, later.children_ns) {
+            (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
+            _ => 0.0,
+        };
+        let measured = ((later.measured_ns - self.measured_ns) as f64 / 1e9).max(children);
         let own = match (self.own_ns, later.own_ns) {
             (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
             _ => 0.0,
@@ -307,6 +317,7 @@ mod tests {
             pressure_us: Some(0),
             measured_ns: 0,
             own_ns: Some(0),
+            children_ns: Some(0),
         };
         // 10 s on 2 cores; 12 s busy, of which 10 s measured and 1 s own.
         let after = Sample {
@@ -319,6 +330,7 @@ mod tests {
             pressure_us: Some(2_000_000),
             measured_ns: 10_000_000_000,
             own_ns: Some(1_000_000_000),
+            children_ns: Some(9_000_000_000),
         };
         let seen = before.until(&after);
         let other = seen.other_share().expect("known");
