@@ -36,7 +36,8 @@ def peak_rss_kib():
 def is_prime(n):
     # The same trial division as the Rust program, written as idiomatic
     # Python: a `for` over `range` steps in C, where a `while` loop with
-    # `divisor += 2` runs about 1.7x slower on CPython 3.11.
+    # `divisor += 2` (as no_gil.py has it) runs each step in bytecode, and is
+    # slower by a factor that differs between CPython versions.
     if n < 2:
         return False
     if n % 2 == 0:
