@@ -294,8 +294,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                     .map_err(|why| format!("during the suite, {why}")),
             );
         let quiet_line = format!(
-            "Quiet-machine check (run {}): in the 2 s before this suite, {}; during it, {}; {}",
+            "Quiet-machine check (run {}; process trees measured by {}): in the 2 s before \
+             this suite, {}; during it, {}; {}",
             progress.run_id,
+            tree::accounting().name(),
             idle.describe(),
             during.describe(),
             match &verdict {
