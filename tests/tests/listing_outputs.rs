@@ -101,5 +101,7 @@ fn key(listing: &Listing, executable: &Path) -> Option<Key> {
         .part(executable.to_string_lossy().as_bytes())
         .part(&metadata.len().to_le_bytes())
         .part(&modified.as_nanos().to_le_bytes());
-    results::hash_tree(key, &listing.dir).ok().map(KeyBuilder::finish)
+    results::hash_tree(key, &listing.dir)
+        .ok()
+        .map(KeyBuilder::finish)
 }

@@ -187,8 +187,7 @@ fn every_python_block_of_the_book_runs() {
         assert!(
             !required,
             "BOOK_PYTHON_REQUIRED=1 but no CPython {}.{} or newer is on the PATH or under pyenv",
-            OLDEST_SUPPORTED.0,
-            OLDEST_SUPPORTED.1
+            OLDEST_SUPPORTED.0, OLDEST_SUPPORTED.1
         );
         skipped(&format!(
             "{} Python blocks: no CPython {}.{} or newer (python3, python3.N, pyenv) is available",
@@ -642,16 +641,24 @@ struct Interpreters(Vec<Interpreter>);
 
 impl Interpreters {
     fn discover() -> Interpreters {
-        let mut candidates: Vec<PathBuf> = vec!["python3".into()];
-        candidates.extend((11..=20).map(|minor| PathBuf::from(format!("python3.{minor}"))));
         let pyenv_root = std::env::var_os("PYENV_ROOT")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")));
+        // `python3` as the reader types it (through pyenv's shim, if that is
+        // what the PATH holds); `python3.N` only where the PATH has the
+        // interpreter itself: pyenv's shims for them lead to the versions
+        // probed below, at the cost of a shell and a pyenv lookup each.
+        let shims = pyenv_root.as_ref().map(|root| root.join("shims"));
+        let mut candidates: Vec<PathBuf> = vec!["python3".into()];
+        candidates.extend(
+            (11..=20).filter_map(|minor| on_path(&format!("python3.{minor}"), shims.as_deref())),
+        );
         if let Some(versions) = pyenv_root.map(|root| root.join("versions"))
             && let Ok(entries) = std::fs::read_dir(versions)
         {
             let mut found: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
+                .filter(|entry| !too_old(&entry.file_name().to_string_lossy()))
                 .map(|entry| entry.path().join("bin").join("python3"))
                 .filter(|path| path.is_file())
                 .collect();
@@ -671,7 +678,10 @@ impl Interpreters {
         });
         let mut interpreters: Vec<Interpreter> = Vec::new();
         for found in probed.into_iter().flatten() {
-            if interpreters.iter().all(|known| known.version != found.version) {
+            if interpreters
+                .iter()
+                .all(|known| known.version != found.version)
+            {
                 interpreters.push(found);
             }
         }
@@ -724,6 +734,24 @@ impl Interpreters {
             });
         }
         Ok((chosen, not_here))
+    }
+}
+
+/// The first `name` on the PATH, leaving out the directory `skip`.
+fn on_path(name: &str, skip: Option<&Path>) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .filter(|dir| Some(dir.as_path()) != skip)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+/// Whether a pyenv version's folder (`3.10.13`, `2.7.18`) is older than the
+/// oldest supported CPython; other names (virtual environments) are probed.
+fn too_old(folder: &str) -> bool {
+    let mut numbers = folder.split('.').map(str::parse::<u32>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) < OLDEST_SUPPORTED,
+        _ => false,
     }
 }
 
@@ -901,7 +929,10 @@ fn the_record_of_passes_never_hides_a_failure() {
     let (outcome, cached) = check_recorded(&passing, python, &prelude, &passed);
     assert!(matches!(outcome, Outcome::Passed) && !cached);
     let (outcome, cached) = check_recorded(&passing, python, &prelude, &passed);
-    assert!(matches!(outcome, Outcome::Passed) && cached, "a pass is recorded");
+    assert!(
+        matches!(outcome, Outcome::Passed) && cached,
+        "a pass is recorded"
+    );
     // The same block, now expected to print something else: run again, and fails.
     let mut expecting = block("print('fine')\n");
     expecting.attributes.insert("output".into(), String::new());
