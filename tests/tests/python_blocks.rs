@@ -912,6 +912,24 @@ fn failures_the_program_handles_pass() {
     assert_eq!(failure(handled), None);
 }
 
+/// `.ci/run` runs this test with SIGINT ignored too: CPython, finding SIGINT
+/// ignored at startup, would install no `KeyboardInterrupt` handler, and a
+/// block that teaches Ctrl-C would not show it.
+#[test]
+fn a_block_gets_ctrl_c_as_in_a_terminal() {
+    if oldest_for_tests().is_none() {
+        return;
+    }
+    let program = "import signal
+         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, signal.getsignal(signal.SIGINT)
+         try:
+    signal.raise_signal(signal.SIGINT)
+except KeyboardInterrupt:
+    print('interrupted')
+";
+    assert_eq!(failure(program), None);
+}
+
 #[test]
 fn the_record_of_passes_never_hides_a_failure() {
     let Some(python) = oldest_for_tests() else {
