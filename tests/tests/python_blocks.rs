@@ -920,13 +920,11 @@ fn a_block_gets_ctrl_c_as_in_a_terminal() {
     if oldest_for_tests().is_none() {
         return;
     }
-    let program = "import signal
-         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, signal.getsignal(signal.SIGINT)
-         try:
-    signal.raise_signal(signal.SIGINT)
-except KeyboardInterrupt:
-    print('interrupted')
-";
+    let program = "import signal\n\
+         handler = signal.getsignal(signal.SIGINT)\n\
+         assert handler is signal.default_int_handler, handler\n\
+         try:\n    signal.raise_signal(signal.SIGINT)\n\
+         except KeyboardInterrupt:\n    print('interrupted')\n";
     assert_eq!(failure(program), None);
 }
 
