@@ -182,7 +182,7 @@ fn every_python_block_of_the_book_runs() {
     assert!(!blocks.is_empty(), "the book has no ```python block at all");
 
     let required = std::env::var_os("BOOK_PYTHON_REQUIRED").is_some_and(|v| v == "1");
-    let interpreters = Interpreters::discover();
+    let interpreters = interpreters();
     let (Some(oldest), Some(newest)) = (interpreters.oldest(), interpreters.newest()) else {
         assert!(
             !required,
@@ -826,10 +826,16 @@ fn blocks_take_their_attributes_and_the_text_block_after_them() {
     assert!(blocks[2].following_text.is_none());
 }
 
-/// The interpreters of this machine, found once for the tests below.
-fn oldest_for_tests() -> Option<&'static Interpreter> {
+/// The interpreters of this machine, found once for all the tests of this
+/// file (each probe starts an interpreter).
+fn interpreters() -> &'static Interpreters {
     static FOUND: std::sync::OnceLock<Interpreters> = std::sync::OnceLock::new();
-    let oldest = FOUND.get_or_init(Interpreters::discover).oldest();
+    FOUND.get_or_init(Interpreters::discover)
+}
+
+/// The oldest interpreter, for the tests of the prelude and the record.
+fn oldest_for_tests() -> Option<&'static Interpreter> {
+    let oldest = interpreters().oldest();
     if oldest.is_none() {
         skipped("the prelude's tests: no CPython 3.11+ is available");
     }
