@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use bookctl::results::{self, Key, KeyBuilder, Passed};
 use bookctl::{Book, linkcheck, listings};
 
 fn root() -> &'static Path {
@@ -13,8 +14,37 @@ fn root() -> &'static Path {
         .expect("tests/ lives inside the book's root")
 }
 
+/// What rendering the book depends on: this test (its executable, rebuilt
+/// with bookctl and mdBook) and every file under `book.toml`, `src/`,
+/// `theme/` and `listings/` (which chapters include). `None` (always run)
+/// if one cannot be read.
+fn render_inputs() -> Option<Key> {
+    let test = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+    let modified = test
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let mut key = KeyBuilder::new("book renders v1")
+        .part(&test.len().to_le_bytes())
+        .part(&modified.as_nanos().to_le_bytes())
+        .part(&std::fs::read(root().join("book.toml")).ok()?);
+    for dir in ["src", "theme", "listings"] {
+        key = results::hash_tree(key.part(dir.as_bytes()), &root().join(dir)).ok()?;
+    }
+    Some(key.finish())
+}
+
+/// Rendering is most of this binary's time: a render that passed is not
+/// repeated until the book changes (`bookctl::results`;
+/// `BOOK_TEST_CACHE=off` renders every time, as CI does).
 #[test]
 fn renders_without_warnings_and_every_internal_link_resolves() {
+    let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/book"));
+    let inputs = render_inputs();
+    if inputs.as_ref().is_some_and(|key| passed.contains(key)) {
+        return;
+    }
     let book = Book::open(root())
         .and_then(Book::without_search_index)
         .expect("the book loads");
@@ -25,6 +55,9 @@ fn renders_without_warnings_and_every_internal_link_resolves() {
     assert!(html.join("index.html").is_file());
     let broken = linkcheck::broken_links(&html).expect("the rendered pages are readable");
     assert!(broken.is_empty(), "broken internal links: {broken:#?}");
+    if let Some(key) = inputs {
+        passed.insert(&key);
+    }
 }
 
 #[test]

@@ -58,3 +58,38 @@ pub fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
 pub fn drained(handle: JoinHandle<String>) -> String {
     handle.join().unwrap_or_default()
 }
+
+/// Gives the child of `command` the default action for SIGINT and SIGPIPE,
+/// whatever this process inherited.
+///
+/// A process started with SIGINT ignored (a background job of a
+/// non-interactive shell, `nohup`, some CI runners) passes that on to every
+/// child through `exec`, and CPython, finding SIGINT ignored at startup,
+/// installs no `KeyboardInterrupt` handler: a program that interrupts itself
+/// then runs on. Every test that starts a program the book shows goes
+/// through here, so that the program behaves as it does in a terminal.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+pub fn default_signals(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe functions may be called: it calls signal(2),
+    // which is one, and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGPIPE] {
+                if libc::signal(signal, libc::SIG_DFL) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Elsewhere a child inherits nothing of the kind.
+#[cfg(not(unix))]
+pub fn default_signals(command: &mut Command) -> &mut Command {
+    command
+}

@@ -12,6 +12,7 @@ pub mod includes;
 pub mod linkcheck;
 pub mod listings;
 pub mod outputs;
+pub mod results;
 pub mod serve;
 pub mod snippets;
 

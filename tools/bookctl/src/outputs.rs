@@ -104,11 +104,12 @@ pub fn comparable(check: &OutputCheck, text: &str) -> String {
     }
 }
 
-/// Runs `command` (its standard input closed) and returns its standard
+/// Runs `command` (its standard input closed, SIGINT and SIGPIPE at their
+/// default actions: [`cargo::default_signals`]) and returns its standard
 /// output, or why it failed; a run longer than [`TIME_LIMIT`] is killed.
 pub fn run(mut command: Command) -> Result<String, String> {
     let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
+    let mut child = cargo::default_signals(&mut command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -9,8 +9,9 @@ use crate::rt::rustc_command;
 /// Compiled snippets, kept in `<target>/<profile>/.skeptic-bin/` so that
 /// running the tests again only recompiles what changed.
 ///
-/// Only the executable is kept, never its output: a snippet may read the
-/// clock, the network or the disk, and has to run every time. An entry is
+/// Only the executable is kept, never its output. Patched for this book: a
+/// snippet whose executable ran and passed leaves a `<key>.passed` marker,
+/// and is not run again while its entry is unchanged (see `passed`). An entry is
 /// named after everything the compilation depended on: the snippet, the
 /// compiler, the edition, the target, and the size and modification time of
 /// each library it is linked with. Anything that changes any of them simply
@@ -86,6 +87,24 @@ impl BinaryCache {
         Some(entry)
     }
 
+    /// Patched for this book: whether the cached executable under `key` has
+    /// run and passed before (and is still cached), so that it need not run
+    /// again. Off when `BOOK_TEST_CACHE` is `off` or `0` (CI).
+    pub(crate) fn passed(&self, key: &str) -> bool {
+        results_recorded()
+            && self.dir.join(key).is_file()
+            && self.dir.join(format!("{key}.passed")).is_file()
+    }
+
+    /// Patched for this book: records that the executable under `key` ran
+    /// and exited with status 0. Only a pass is ever recorded, so a failing
+    /// snippet runs, and fails, every time.
+    pub(crate) fn record_pass(&self, key: &str) {
+        if results_recorded() {
+            let _ = fs::write(self.dir.join(format!("{key}.passed")), b"");
+        }
+    }
+
     /// Keep a freshly built executable, returning where it now is.
     pub(crate) fn store(&self, key: &str, binary: &Path) -> Option<PathBuf> {
         // Copy beside the entry, then rename, so a reader never sees half.
@@ -123,6 +142,12 @@ impl BinaryCache {
             }
         }
     }
+}
+
+/// Patched for this book: passes are recorded unless `BOOK_TEST_CACHE` is
+/// `off` or `0`.
+fn results_recorded() -> bool {
+    !env::var("BOOK_TEST_CACHE").is_ok_and(|value| value == "off" || value == "0")
 }
 
 #[cfg(test)]
@@ -164,6 +189,24 @@ mod tests {
         assert!(cache.restore(&cache.key("t", "y")).is_none());
         // Nothing but entries is left behind.
         assert_eq!(fs::read_dir(cache_dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn only_a_recorded_pass_of_a_cached_entry_is_a_pass() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let cache = cache(cache_dir.path(), 1);
+        let key = cache.key("t", "x");
+        let built = work.path().join("out.exe");
+        fs::write(&built, b"binary").unwrap();
+        cache.store(&key, &built).unwrap();
+        // Stored (compiled) is not passed: it has to run first.
+        assert!(!cache.passed(&key));
+        cache.record_pass(&key);
+        assert_eq!(cache.passed(&key), results_recorded());
+        // A pruned entry has to be built and run again.
+        fs::remove_file(cache_dir.path().join(&key)).unwrap();
+        assert!(!cache.passed(&key));
     }
 
     #[test]

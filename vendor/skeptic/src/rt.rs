@@ -470,9 +470,16 @@ fn execute(
     };
     if let Some((binaries, key)) = &cache_key {
         if let Some(binary) = binaries.restore(key) {
-            return Outcome {
-                steps: vec![run_snippet(&binary, out_dir.path())],
-            };
+            // Patched for this book: an unchanged snippet that passed before
+            // does not run again (see `BinaryCache::passed`).
+            if binaries.passed(key) {
+                return Outcome { steps: Vec::new() };
+            }
+            let run = run_snippet(&binary, out_dir.path());
+            if run.failure.is_none() {
+                binaries.record_pass(key);
+            }
+            return Outcome { steps: vec![run] };
         }
     }
 
@@ -543,7 +550,13 @@ fn execute(
             if let Some((binaries, key)) = &cache_key {
                 binaries.store(key, &binary_path);
             }
-            steps.push(run_snippet(&binary_path, out_dir.path()));
+            let run = run_snippet(&binary_path, out_dir.path());
+            if let Some((binaries, key)) = &cache_key {
+                if run.failure.is_none() {
+                    binaries.record_pass(key);
+                }
+            }
+            steps.push(run);
         }
     }
 

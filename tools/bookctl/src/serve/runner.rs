@@ -428,7 +428,9 @@ impl Runner {
         wall_time: Duration,
     ) -> std::io::Result<(String, RunStatus)> {
         let (mut reader, writer) = std::io::pipe()?;
-        command
+        // An example gets the default action for SIGINT and SIGPIPE even
+        // when the server was started with them ignored (`nohup`).
+        crate::cargo::default_signals(&mut command)
             .stdin(Stdio::null())
             .stdout(writer.try_clone()?)
             .stderr(writer)
