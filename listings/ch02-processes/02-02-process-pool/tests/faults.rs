@@ -29,6 +29,8 @@ fn a_job_that_panics_gets_the_panic_message_and_the_worker_goes_on() {
     match among_healthy_jobs(&pool, "panic", "the input was bad") {
         Err(JobError::Panicked(message)) => {
             assert!(message.contains("the input was bad"), "{message}");
+            // The worker's panic hook adds where it happened.
+            assert!(message.contains("src/main.rs:"), "{message}");
         }
         other => panic!("expected the panic, got {other:?}"),
     }
