@@ -52,7 +52,7 @@ fn run_job(job: &str, input: &str) -> Result<String, String> {
     match job {
         "worker" => Ok(worker(input)),
         "pid" => Ok(process::id().to_string()),
-        // Jobs that misbehave on purpose, for the pool's tests (tests/*.rs).
+        // Jobs for the pool's tests (tests/*.rs), most of them misbehaving on purpose.
         "fail" => Err(input.to_owned()),
         "panic" => panic!("{input}"),
         "exit" => process::exit(input.parse().unwrap_or(1)),
@@ -76,7 +76,8 @@ fn run_job(job: &str, input: &str) -> Result<String, String> {
 }
 
 /// The job of the Python example. It returns its line instead of printing
-/// it, because a worker's standard output carries its answers to the pool.
+/// it, so that the parent gets it as the job's result and can check which
+/// process wrote it. (A job may print: that goes to the parent's stderr.)
 fn worker(name: &str) -> String {
     format!("Worker {name} is working in process {}", process::id())
 }
