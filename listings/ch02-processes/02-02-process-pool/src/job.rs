@@ -34,6 +34,9 @@ pub enum JobError {
     /// The pool did not take the job: it was closed, or the job's name is not
     /// one word.
     Rejected(String),
+    /// [`Pool::terminate`](crate::Pool::terminate) stopped the pool before
+    /// the job finished.
+    Terminated,
     /// The pool stopped without answering. Only a bug in the pool does that.
     Lost,
 }
@@ -55,6 +58,7 @@ impl fmt::Display for JobError {
             }
             Self::WorkerStart(error) => write!(f, "no worker could run the job: {error}"),
             Self::Rejected(reason) => write!(f, "the pool did not take the job: {reason}"),
+            Self::Terminated => f.write_str("the pool was terminated before the job finished"),
             Self::Lost => f.write_str("the pool stopped before it answered"),
         }
     }

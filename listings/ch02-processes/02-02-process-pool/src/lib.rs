@@ -4,9 +4,13 @@
 //! - A worker is a program started in worker mode: usually this very program
 //!   again, with `--worker` ([`WorkerCommand::current_exe`]), as Python's
 //!   *spawn* start method starts a fresh interpreter.
-//! - Jobs travel as lines of text over the worker's standard input, and
-//!   answers come back over its standard output ([`wire`] documents the
-//!   format).
+//! - Jobs travel as lines of text over the pipe that is the worker's standard
+//!   input, and answers come back over the one that is its standard output
+//!   ([`wire`] documents the format). On Unix the worker moves both off its
+//!   standard streams before its first job, so that a job may print and may
+//!   run other programs ([`worker::serve`]).
+//! - Each worker leads its own process group: Ctrl-C does not reach it, and
+//!   [`Pool::terminate`] kills it together with whatever its job started.
 //! - A job is a name and an input string. The worker looks the name up in a
 //!   `match` of its own, because a closure cannot be sent to another process.
 //! - A job that panics, and a worker that dies or garbles its answer, give

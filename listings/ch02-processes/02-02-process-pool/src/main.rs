@@ -1,7 +1,7 @@
 use std::env;
 use std::error::Error;
 use std::fs;
-use std::process;
+use std::process::{self, Command};
 use std::thread;
 use std::time::Duration;
 
@@ -52,13 +52,22 @@ fn run_job(job: &str, input: &str) -> Result<String, String> {
     match job {
         "worker" => Ok(worker(input)),
         "pid" => Ok(process::id().to_string()),
-        // Jobs that misbehave on purpose, for the pool's tests (tests/*.rs).
+        // Jobs for the pool's tests (tests/*.rs), most of them misbehaving on purpose.
         "fail" => Err(input.to_owned()),
         "panic" => panic!("{input}"),
         "exit" => process::exit(input.parse().unwrap_or(1)),
         "abort" => process::abort(),
         "print" => {
-            println!("{input}"); // breaks the wire format: stdout is the pool's
+            println!("{input}"); // goes to the pool's stderr, not to the wire
+            Ok(String::new())
+        }
+        "run_echo" => run_echo(input),
+        "helper_then_abort" => helper_then_abort(input),
+        "sleep" => {
+            let seconds = input
+                .parse()
+                .map_err(|_| format!("{input:?} is not seconds"))?;
+            thread::sleep(Duration::from_secs(seconds));
             Ok(String::new())
         }
         "wait_to_be_killed" => wait_to_be_killed(input),
@@ -67,19 +76,45 @@ fn run_job(job: &str, input: &str) -> Result<String, String> {
 }
 
 /// The job of the Python example. It returns its line instead of printing
-/// it, because a worker's standard output carries its answers to the pool.
+/// it, so that the parent gets it as the job's result and can check which
+/// process wrote it. (A job may print: that goes to the parent's stderr.)
 fn worker(name: &str) -> String {
     format!("Worker {name} is working in process {}", process::id())
 }
 // ANCHOR_END: registry
 
+/// Runs a helper program that inherits the worker's standard streams, as
+/// `Command::status` does by default, and says how it ended.
+fn run_echo(text: &str) -> Result<String, String> {
+    let status = Command::new("echo")
+        .arg(text)
+        .status()
+        .map_err(|e| e.to_string())?;
+    Ok(format!("echo ended: {status}"))
+}
+
+/// Starts a helper program that runs for a minute, writes its process id to
+/// the file `path`, then crashes, leaving the helper running.
+fn helper_then_abort(path: &str) -> Result<String, String> {
+    let helper = Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    write_whole(path, &helper.id().to_string())?;
+    process::abort()
+}
+
+/// Writes `text` to the file `path` so that it appears whole or not at all.
+fn write_whole(path: &str, text: &str) -> Result<(), String> {
+    let unfinished = format!("{path}.part");
+    fs::write(&unfinished, text).map_err(|e| e.to_string())?;
+    fs::rename(&unfinished, path).map_err(|e| e.to_string())
+}
+
 /// Writes this process's id to the file `path`, so that a test knows the
 /// job has started and whom to kill, then waits to be killed.
 fn wait_to_be_killed(path: &str) -> Result<String, String> {
-    // Write, then rename: the file appears whole or not at all.
-    let unfinished = format!("{path}.part");
-    fs::write(&unfinished, process::id().to_string()).map_err(|e| e.to_string())?;
-    fs::rename(&unfinished, path).map_err(|e| e.to_string())?;
+    write_whole(path, &process::id().to_string())?;
     for _ in 0..600 {
         thread::sleep(Duration::from_millis(100));
     }

@@ -10,11 +10,20 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::job::{Job, JobError, JobHandle, JobResult};
-use crate::process::{EXIT_GRACE, Silence, WorkerCommand, WorkerProcess};
+use crate::process::{self, EXIT_GRACE, Silence, WorkerCommand, WorkerProcess};
 use crate::wire::{self, Outcome};
 
-/// The process id of each dispatcher's worker; `None` while it has none.
-type Pids = Arc<Mutex<Vec<Option<u32>>>>;
+/// What the dispatchers and the pool share about the workers.
+#[derive(Default)]
+struct Workers {
+    /// The process id of each dispatcher's worker: `Some` from the moment it
+    /// is ready until just before it is reaped, `None` while it has none.
+    pids: Vec<Option<u32>>,
+    /// Set by [`Pool::terminate`]: no job runs and no worker starts any more.
+    terminated: bool,
+}
+
+type Shared = Arc<Mutex<Workers>>;
 
 /// A pool of worker processes, like Python's `multiprocessing.Pool`.
 ///
@@ -24,7 +33,7 @@ pub struct Pool {
     /// `None` once the pool is closed.
     jobs: Option<Sender<Job>>,
     dispatchers: Vec<JoinHandle<()>>,
-    pids: Pids,
+    workers: Shared,
     next_id: AtomicU64,
 }
 
@@ -58,9 +67,10 @@ impl Pool {
         let mut pool = Self {
             jobs: Some(sender),
             dispatchers: Vec::with_capacity(workers),
-            pids: Arc::new(Mutex::new(
-                processes.iter().map(|worker| Some(worker.pid())).collect(),
-            )),
+            workers: Arc::new(Mutex::new(Workers {
+                pids: processes.iter().map(|worker| Some(worker.pid())).collect(),
+                terminated: false,
+            })),
             next_id: AtomicU64::new(0),
         };
         for (slot, worker) in processes.into_iter().enumerate() {
@@ -68,7 +78,7 @@ impl Pool {
                 slot,
                 command: command.clone(),
                 worker: Some(worker),
-                pids: Arc::clone(&pool.pids),
+                workers: Arc::clone(&pool.workers),
             };
             let jobs = Arc::clone(&receiver);
             // If this fails, `pool` is dropped, which stops the dispatchers
@@ -133,10 +143,33 @@ impl Pool {
 
     /// Closes the pool if it is not closed yet, waits for every queued job,
     /// then stops every worker process and reaps it. Python's `join`.
-    /// Dropping a pool does the same.
+    /// Dropping a pool does the same, unless the thread is panicking.
     pub fn join(mut self) {
         self.shut_down();
     }
+    // ANCHOR_END: close
+
+    // ANCHOR: terminate
+    /// Stops now: kills every worker process, and every program a job
+    /// started, and fails each job not yet answered with
+    /// [`JobError::Terminated`]; then reaps the workers. Python's `terminate`,
+    /// which is also what leaving a `with Pool()` block does.
+    pub fn terminate(mut self) {
+        self.kill_workers();
+        self.shut_down();
+    }
+
+    fn kill_workers(&mut self) {
+        self.close();
+        let mut workers = lock(&self.workers);
+        // Under the same lock as every change to `pids`: a worker that starts
+        // after this sees the flag, and one listed here is not reaped yet.
+        workers.terminated = true;
+        for &pid in workers.pids.iter().flatten() {
+            process::kill_group(pid);
+        }
+    }
+    // ANCHOR_END: terminate
 
     fn shut_down(&mut self) {
         self.close();
@@ -146,16 +179,21 @@ impl Pool {
             let _ = dispatcher.join();
         }
     }
-    // ANCHOR_END: close
 
     /// The process ids of the workers running now.
     pub fn worker_pids(&self) -> Vec<u32> {
-        lock(&self.pids).iter().flatten().copied().collect()
+        lock(&self.workers).pids.iter().flatten().copied().collect()
     }
 }
 
 impl Drop for Pool {
+    /// Waits for every queued job, like [`Pool::join`]; but while the thread
+    /// unwinds from a panic, terminates, so that the panic is not held up by
+    /// jobs whose results nobody will read.
     fn drop(&mut self) {
+        if thread::panicking() {
+            self.kill_workers();
+        }
         self.shut_down();
     }
 }
@@ -166,7 +204,7 @@ struct Dispatcher {
     command: WorkerCommand,
     /// `None` after the worker died and no replacement could be started.
     worker: Option<WorkerProcess>,
-    pids: Pids,
+    workers: Shared,
 }
 
 impl Dispatcher {
@@ -177,7 +215,11 @@ impl Dispatcher {
             let next = lock(jobs).recv();
             // `Err` means that the pool is closed and the queue is empty.
             let Ok(job) = next else { break };
-            let result = self.run_job(&job);
+            let result = if self.terminated() {
+                Err(JobError::Terminated)
+            } else {
+                self.run_job(&job)
+            };
             // The submitter may have dropped its handle; then nobody asks.
             let _ = job.reply.send(result);
         }
@@ -206,8 +248,9 @@ impl Dispatcher {
                 };
             }
             // The worker died during the job: it exited, crashed or was
-            // killed. Reap it, and tell the job how it ended.
-            Err(Silence::Gone) => self.retire(worker, EXIT_GRACE),
+            // killed. Kill what its job started, reap it, and tell the job
+            // how it ended.
+            Err(Silence::Gone) => self.retire(worker, Duration::ZERO),
             // Its output can no longer be trusted: kill it at once.
             Err(Silence::Garbled(detail)) => {
                 let pid = worker.pid();
@@ -215,6 +258,9 @@ impl Dispatcher {
                 JobError::Protocol { pid, detail }
             }
         };
+        if self.terminated() {
+            return Err(JobError::Terminated);
+        }
         // Keep the pool at full strength. If no replacement starts, the
         // next job that comes here reports why.
         if let Ok(replacement) = self.start_worker() {
@@ -228,7 +274,13 @@ impl Dispatcher {
     fn send(&mut self, job: &Job) -> Result<WorkerProcess, JobError> {
         let mut worker = match self.worker.take() {
             Some(worker) => worker,
-            None => self.start_worker().map_err(JobError::WorkerStart)?,
+            None => self.start_worker().map_err(|error| {
+                if self.terminated() {
+                    JobError::Terminated
+                } else {
+                    JobError::WorkerStart(error)
+                }
+            })?,
         };
         match worker.send(job.id, &job.name, &job.input) {
             Ok(()) => Ok(worker),
@@ -236,17 +288,35 @@ impl Dispatcher {
         }
     }
 
+    /// Starts a worker for this dispatcher, unless the pool is terminated.
     fn start_worker(&self) -> io::Result<WorkerProcess> {
         let worker = WorkerProcess::start(&self.command)?;
-        lock(&self.pids)[self.slot] = Some(worker.pid());
+        let mut workers = lock(&self.workers);
+        if workers.terminated {
+            // Dropping it closes its input and reaps it.
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the pool was terminated",
+            ));
+        }
+        workers.pids[self.slot] = Some(worker.pid());
         Ok(worker)
     }
 
-    /// Stops and reaps `worker`, and says how it ended.
+    fn terminated(&self) -> bool {
+        lock(&self.workers).terminated
+    }
+
+    /// Stops and reaps `worker`, and says how it ended. With no `grace`, the
+    /// worker is killed together with its process group.
     fn retire(&self, mut worker: WorkerProcess, grace: Duration) -> JobError {
         let pid = worker.pid();
+        // Unlisted first, so that `terminate` never signals a reaped worker.
+        lock(&self.workers).pids[self.slot] = None;
+        if grace.is_zero() {
+            worker.kill_group();
+        }
         let status = worker.finish(grace).ok();
-        lock(&self.pids)[self.slot] = None;
         JobError::WorkerDied { pid, status }
     }
 }

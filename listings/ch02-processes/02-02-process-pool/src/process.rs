@@ -63,8 +63,31 @@ impl WorkerCommand {
             .stdout(Stdio::piped())
             // A worker's stderr is the parent's: a job may log there.
             .stderr(Stdio::inherit());
+        // Each worker leads a process group of its own, which the programs its
+        // jobs start join. Ctrl-C in a terminal signals the foreground group,
+        // the parent's: the parent decides what its workers do about it
+        // (`close` and `join`, or `terminate`), and the pool can stop a
+        // worker together with whatever its job started.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         command
     }
+}
+
+/// Kills every process in the group that worker `pid` leads: the worker and
+/// any program its job started. Harmless if the group is empty. The caller
+/// makes sure the worker has not been reaped yet, so that its process id
+/// (and so the group's id) cannot have been given to another process.
+pub(crate) fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// Why no answer came back from a worker.
@@ -86,6 +109,8 @@ pub(crate) struct WorkerProcess {
     /// `None` once closed, which tells the worker to exit.
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
+    /// How it ended, once it has been reaped.
+    status: Option<ExitStatus>,
 }
 
 impl WorkerProcess {
@@ -114,6 +139,7 @@ impl WorkerProcess {
             child,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
+            status: None,
         })
     }
 
@@ -154,6 +180,14 @@ impl WorkerProcess {
         self.child.id()
     }
 
+    /// Kills the worker and every program its job started, unless it has
+    /// been reaped already (then its process group id may be another's).
+    pub(crate) fn kill_group(&mut self) {
+        if self.status.is_none() {
+            kill_group(self.pid());
+        }
+    }
+
     /// Sends one job. An error means the worker is gone and never read it.
     pub(crate) fn send(&mut self, id: u64, job: &str, input: &str) -> io::Result<()> {
         let stdin = self
@@ -192,6 +226,12 @@ impl WorkerProcess {
     /// for it to do so, then kills it; and reaps it either way. Calling it
     /// again returns the same status.
     pub(crate) fn finish(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        let status = self.reap(grace)?;
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    fn reap(&mut self, grace: Duration) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         let deadline = Instant::now() + grace;
         // A worker usually exits within a millisecond: look often at first,

@@ -2,7 +2,7 @@
 //! mode.
 
 use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 
 use crate::wire::{self, Outcome};
@@ -12,15 +12,16 @@ use crate::wire::{self, Outcome};
 /// job a line, runs it with `run_job(job_name, input)` and writes the answer.
 ///
 /// A job that panics is answered with `panic` and the worker goes on with the
-/// next one. Standard output belongs to the wire format: a job must not print
-/// to it (`eprintln!` is fine).
+/// next one. On Unix a job may print, and may run other programs: the wire is
+/// moved off the standard streams first ([`take_wire`]).
 pub fn serve(run_job: impl Fn(&str, &str) -> Result<String, String>) -> io::Result<()> {
     // The default hook would print the panic on stderr; this one keeps the
     // message so that the pool can hand it to whoever submitted the job.
     panic::set_hook(Box::new(remember_panic));
-    answer(wire::GREETING)?;
+    let (requests, mut replies) = take_wire()?;
+    answer(&mut replies, wire::GREETING)?;
 
-    for line in io::stdin().lines() {
+    for line in requests.lines() {
         let line = line?;
         // The pool never sends a malformed line, so getting one means the
         // wrong program is on the other end: stop rather than guess.
@@ -32,7 +33,7 @@ pub fn serve(run_job: impl Fn(&str, &str) -> Result<String, String>) -> io::Resu
                 Ok(Err(message)) => Outcome::Err(message),
                 Err(_) => Outcome::Panic(last_panic()),
             };
-        match answer(&wire::reply_line(request.id, &outcome)) {
+        match answer(&mut replies, &wire::reply_line(request.id, &outcome)) {
             // The pool is gone (its process died, say): nobody is left to
             // serve, which is the same as the end of the input.
             Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
@@ -43,10 +44,46 @@ pub fn serve(run_job: impl Fn(&str, &str) -> Result<String, String>) -> io::Resu
 }
 // ANCHOR_END: serve
 
-fn answer(line: &str) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{line}")?;
-    stdout.flush()
+/// Writes one line to the pool in a single `write`.
+fn answer(replies: &mut impl Write, line: &str) -> io::Result<()> {
+    replies.write_all(format!("{line}\n").as_bytes())?;
+    replies.flush()
+}
+
+// ANCHOR: take_wire
+/// Takes the two pipes to the pool away from the standard streams, and
+/// returns them.
+///
+/// A program that a job starts inherits the worker's standard streams (that is
+/// `Command`'s default). If they were still the pool's pipes, a helper's
+/// output would arrive as a garbled answer, and a helper that outlives a
+/// crashed worker would keep the pipe open, so the pool would see the crash
+/// only when the helper exits. So the worker keeps copies of the pipes that
+/// are closed when it runs another program (`try_clone_to_owned` marks them
+/// close-on-exec), then points its standard output at its standard error and
+/// its standard input at `/dev/null`.
+#[cfg(unix)]
+fn take_wire() -> io::Result<(Box<dyn BufRead>, Box<dyn Write>)> {
+    use std::fs::File;
+    use std::io::BufReader;
+    use std::os::fd::AsFd;
+
+    let requests = io::stdin().as_fd().try_clone_to_owned()?;
+    let replies = io::stdout().as_fd().try_clone_to_owned()?;
+    rustix::stdio::dup2_stdout(io::stderr())?;
+    rustix::stdio::dup2_stdin(File::open("/dev/null")?)?;
+    Ok((
+        Box::new(BufReader::new(File::from(requests))),
+        Box::new(File::from(replies)),
+    ))
+}
+// ANCHOR_END: take_wire
+
+/// Elsewhere the wire stays on the standard streams, and a job must neither
+/// print to standard output nor let a program it starts inherit it.
+#[cfg(not(unix))]
+fn take_wire() -> io::Result<(Box<dyn BufRead>, Box<dyn Write>)> {
+    Ok((Box::new(io::stdin().lock()), Box::new(io::stdout())))
 }
 
 thread_local! {
