@@ -24,17 +24,17 @@ impl Delay {
     pub fn new(duration: Duration) -> Delay {
         // Lazy, like every future: no thread yet.
         let deadline = Instant::now() + duration;
-        Delay { deadline, shared: None }
+        Delay {
+            deadline,
+            shared: None,
+        }
     }
 }
 
 impl Future for Delay {
     type Output = &'static str;
 
-    fn poll(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<&'static str> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
         let deadline = self.deadline;
         // The quick answer, without the lock. Not enough on
         // its own: the helper may fire right after this check.
@@ -109,9 +109,7 @@ pub fn block_on<F: Future>(future: F) -> (F::Output, u32) {
 
 fn main() {
     let start = Instant::now();
-    let (rang, polls) = block_on(async {
-        Delay::new(Duration::from_millis(20)).await
-    });
+    let (rang, polls) = block_on(async { Delay::new(Duration::from_millis(20)).await });
     println!("{rang}");
     assert!(start.elapsed() >= Duration::from_millis(20));
     // Pending once, woken, ready (`park` may wake

@@ -49,7 +49,11 @@ fn wake_up_lost() -> bool {
             trial_wakes: Arc::clone(&trial_wakes),
         });
         let waker = Waker::from(Arc::clone(&flag));
-        if delay.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+        if delay
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready()
+        {
             return false;
         }
         // Pending, so the helper had not fired when this poll looked. If it
