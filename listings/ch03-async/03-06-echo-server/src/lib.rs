@@ -10,20 +10,23 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinError, JoinSet};
+use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 /// How long the server waits before it tries `accept` again after an error.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
-/// How many connections the server serves at once, and how long open
+/// How many connections the server serves at once, how long a client may
+/// stay silent before the server closes its connection, and how long open
 /// connections may take to finish once shutdown has begun.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_connections: usize,
+    pub idle: Duration,
     pub grace: Duration,
 }
 
@@ -40,6 +43,9 @@ pub struct Summary {
     pub bytes: u64,
     /// Connections still open when the grace period ran out, closed by the server.
     pub cut_off: usize,
+    /// Connections the server closed because the client sent nothing, or
+    /// took nothing back, for `Limits::idle`.
+    pub idle: usize,
     /// Times `accept` failed (a client that gave up, no file descriptor left).
     pub accept_errors: usize,
     /// The most connection tasks the server held at once, finished or not.
@@ -50,6 +56,8 @@ pub struct Summary {
 enum Ended {
     /// The client closed its side; this many bytes were echoed.
     Closed(u64),
+    /// The client went quiet for too long; this many bytes were echoed.
+    Idle(u64),
     /// The server closed it at the end of the grace period.
     CutOff,
 }
@@ -76,16 +84,20 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken, limits: L
                 Ok(stream) => {
                     summary.accepted += 1;
                     // The task owns its slot and frees it when it ends.
-                    connections.spawn(echo(stream, slot, cut_off.clone()));
+                    connections.spawn(echo(stream, slot, limits.idle, cut_off.clone()));
                     summary.peak_tasks = summary.peak_tasks.max(connections.len());
                 }
                 Err(error) => {
-                    // The listener stays readable after an error such as
-                    // EMFILE (no file descriptor left): trying again at once
-                    // would spin. Wait a little, unless shutdown comes first.
                     summary.accept_errors += 1;
                     eprintln!("accept failed: {error}");
-                    shutdown.run_until_cancelled(tokio::time::sleep(ACCEPT_BACKOFF)).await;
+                    // A client that gave up before it was accepted is gone:
+                    // take the next one at once. After an error such as
+                    // EMFILE (no file descriptor left) the listener stays
+                    // readable, and trying again at once would spin: wait a
+                    // little, unless shutdown comes first.
+                    if !client_gave_up(&error) {
+                        shutdown.run_until_cancelled(tokio::time::sleep(ACCEPT_BACKOFF)).await;
+                    }
                 }
             },
         }
@@ -97,7 +109,7 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken, limits: L
             summary.record(done);
         }
     };
-    if tokio::time::timeout(limits.grace, drain).await.is_err() {
+    if timeout(limits.grace, drain).await.is_err() {
         // Time is up: tell the rest to close, and wait for them to do it.
         cut_off.cancel();
         while let Some(done) = connections.join_next().await {
@@ -120,6 +132,15 @@ async fn next_client(
     let accepted = listener.accept().await.map(|(stream, _peer)| stream);
     (slot, accepted)
 }
+
+/// Errors that concern one client only, which the next `accept` does not meet.
+fn client_gave_up(error: &io::Error) -> bool {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
+}
 // ANCHOR_END: serve
 
 impl Summary {
@@ -127,6 +148,10 @@ impl Summary {
         match done {
             Ok(Ok(Ended::Closed(bytes))) => {
                 self.finished += 1;
+                self.bytes += bytes;
+            }
+            Ok(Ok(Ended::Idle(bytes))) => {
+                self.idle += 1;
                 self.bytes += bytes;
             }
             Ok(Ok(Ended::CutOff)) => self.cut_off += 1,
@@ -147,21 +172,49 @@ impl Summary {
 }
 
 // ANCHOR: echo
-/// Sends back everything the client sends, until it closes its side or
-/// `cut_off` is cancelled. `_slot` is held until the connection ends.
+/// Sends back everything the client sends, until it closes its side, goes
+/// quiet for `idle`, or `cut_off` is cancelled. `_slot` is held until the
+/// connection ends.
 async fn echo(
     mut stream: TcpStream,
     _slot: OwnedSemaphorePermit,
+    idle: Duration,
     cut_off: CancellationToken,
 ) -> io::Result<Ended> {
     let (mut reader, mut writer) = stream.split();
     let ended = tokio::select! {
-        copied = tokio::io::copy(&mut reader, &mut writer) => Ended::Closed(copied?),
+        ended = copy_until_idle(&mut reader, &mut writer, idle) => ended?,
         () = cut_off.cancelled() => Ended::CutOff,
     };
     // Tell the client we are done too (the `writer.close()` of asyncio).
     writer.shutdown().await?;
     Ok(ended)
+}
+
+/// Copies `reader` to `writer` until the reader reaches its end, or a read
+/// or a write waits longer than `idle`: a client that connects and then sends
+/// nothing, or never reads its replies, must not keep its slot for ever.
+async fn copy_until_idle(
+    reader: &mut (impl AsyncRead + Unpin),
+    writer: &mut (impl AsyncWrite + Unpin),
+    idle: Duration,
+) -> io::Result<Ended> {
+    let mut buffer = vec![0; 8 * 1024];
+    let mut echoed = 0;
+    loop {
+        let Ok(read) = timeout(idle, reader.read(&mut buffer)).await else {
+            return Ok(Ended::Idle(echoed));
+        };
+        let received = &buffer[..read?];
+        if received.is_empty() {
+            return Ok(Ended::Closed(echoed));
+        }
+        let Ok(written) = timeout(idle, writer.write_all(received)).await else {
+            return Ok(Ended::Idle(echoed));
+        };
+        written?;
+        echoed += received.len() as u64;
+    }
 }
 // ANCHOR_END: echo
 

@@ -18,6 +18,8 @@ const CLIENTS: usize = 100;
 const LIMITS: Limits = Limits {
     // More clients than this wait in the listener's queue for a free slot.
     max_connections: 1_000,
+    // A client silent for this long is closed, and its slot freed.
+    idle: Duration::from_secs(30),
     // How long open connections may take to finish once shutdown has begun.
     grace: Duration::from_secs(5),
 };
@@ -100,7 +102,12 @@ async fn demo() -> io::Result<()> {
 
 fn report(summary: &Summary) {
     println!(
-        "server stopped: {} connections accepted, {} finished ({} failed), {} bytes echoed, {} cut off",
-        summary.accepted, summary.finished, summary.failed, summary.bytes, summary.cut_off
+        "server stopped: {} connections accepted, {} finished ({} failed), {} bytes echoed, {} idle, {} cut off",
+        summary.accepted,
+        summary.finished,
+        summary.failed,
+        summary.bytes,
+        summary.idle,
+        summary.cut_off
     );
 }

@@ -20,6 +20,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 async fn start(grace: Duration) -> (SocketAddr, CancellationToken, JoinHandle<Summary>) {
     start_with(Limits {
         max_connections: 1_000,
+        idle: PATIENCE,
         grace,
     })
     .await
@@ -129,6 +130,7 @@ async fn shutdown_stops_accepting_but_lets_open_connections_finish() {
             failed: 0,
             bytes: 12,
             cut_off: 0,
+            idle: 0,
             accept_errors: 0,
             peak_tasks: 1,
         }
@@ -175,6 +177,7 @@ async fn finished_connections_are_reaped_while_clients_keep_arriving() {
     const CAP: usize = 4;
     let (addr, shutdown, server) = start_with(Limits {
         max_connections: CAP,
+        idle: PATIENCE,
         grace: PATIENCE,
     })
     .await;
@@ -211,6 +214,7 @@ async fn finished_connections_are_reaped_while_clients_keep_arriving() {
 async fn the_cap_holds_a_client_back_until_a_slot_is_free() {
     let (addr, shutdown, server) = start_with(Limits {
         max_connections: 2,
+        idle: PATIENCE,
         grace: PATIENCE,
     })
     .await;
@@ -240,4 +244,85 @@ async fn the_cap_holds_a_client_back_until_a_slot_is_free() {
     drop((served, third));
     let summary = stop(shutdown, server).await;
     assert_eq!(summary.accepted, 3);
+}
+
+#[tokio::test]
+async fn silent_clients_are_closed_and_free_their_slots() {
+    let (addr, shutdown, server) = start_with(Limits {
+        max_connections: 2,
+        idle: Duration::from_millis(200),
+        grace: PATIENCE,
+    })
+    .await;
+    // Two clients take both slots and send nothing.
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        silent.push(TcpStream::connect(addr).await.expect("connect"));
+    }
+    // A third one is served all the same, once the server has closed them.
+    let mut third = TcpStream::connect(addr).await.expect("connect");
+    third.write_all(b"y").await.expect("write");
+    let mut byte = [0; 1];
+    timeout(PATIENCE, third.read_exact(&mut byte))
+        .await
+        .expect("served once the silent clients are closed")
+        .expect("read");
+    assert_eq!(&byte, b"y");
+    // The silent ones see the server close their connections: end of file.
+    for mut stream in silent {
+        let mut rest = Vec::new();
+        let read = timeout(PATIENCE, stream.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(0))),
+            "a silent client was not closed: {read:?}"
+        );
+    }
+    drop(third);
+    let summary = stop(shutdown, server).await;
+    assert_eq!(summary.accepted, 3);
+    // The third client may be closed as idle too before `stop`: at least two.
+    assert!(summary.idle >= 2, "{summary:?}");
+}
+
+/// Linux resets a connection that is still in a listener's queue when the
+/// listener closes: the client's `connect` succeeded, and its first read fails.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn clients_still_queued_at_shutdown_are_reset() {
+    let (addr, shutdown, server) = start_with(Limits {
+        max_connections: 1,
+        idle: PATIENCE,
+        grace: PATIENCE,
+    })
+    .await;
+    let mut served = TcpStream::connect(addr).await.expect("connect");
+    served.write_all(b"x").await.expect("write");
+    let mut byte = [0; 1];
+    served.read_exact(&mut byte).await.expect("echoed");
+    // No slot is free: this one is queued by the kernel, never accepted.
+    let mut queued = TcpStream::connect(addr)
+        .await
+        .expect("the kernel accepts it");
+    queued.write_all(b"y").await.expect("write");
+
+    shutdown.cancel();
+    let mut reply = Vec::new();
+    let read = timeout(PATIENCE, queued.read_to_end(&mut reply))
+        .await
+        .expect("the queued client hears back");
+    assert_eq!(
+        read.map_err(|error| error.kind()),
+        Err(io::ErrorKind::ConnectionReset),
+        "got {reply:?}"
+    );
+    // The open connection still finishes in the grace period.
+    served
+        .write_all(b"z")
+        .await
+        .expect("write during the grace period");
+    served.read_exact(&mut byte).await.expect("echoed");
+    assert_eq!(&byte, b"z");
+    drop(served);
+    let summary = stop(shutdown, server).await;
+    assert_eq!((summary.accepted, summary.finished), (1, 1));
 }

@@ -65,6 +65,7 @@ fn out_of_descriptors() {
         let shutdown = CancellationToken::new();
         let limits = Limits {
             max_connections: 10,
+            idle: PATIENCE,
             grace: PATIENCE,
         };
         let server = tokio::spawn(serve(listener, shutdown.clone(), limits));
