@@ -102,9 +102,7 @@ fn check(listing: &Listing, program: &Path, modules: &Path) -> Outcome {
     };
     let command = with_default_signals(extensions::command(program, modules));
     match outputs::run(command) {
-        Ok(actual) => {
-            outputs::compare(check, &extensions::output_file(program), &actual, false)
-        }
+        Ok(actual) => outputs::compare(check, &extensions::output_file(program), &actual, false),
         Err(reason) => Outcome::Failed(reason),
     }
 }
