@@ -143,6 +143,12 @@ mod async_rs {
         });
     }
 
+    /// in_flight(): how many Rust futures' results are still on their way.
+    #[pyfunction]
+    fn in_flight() -> usize {
+        IN_FLIGHT.load(Ordering::SeqCst)
+    }
+
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         let wait = wrap_pyfunction!(wait_for_deliveries, module)?;
