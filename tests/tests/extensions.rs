@@ -13,7 +13,7 @@ use std::thread;
 
 use bookctl::extensions;
 use bookctl::listings::{self, Listing, ListingKind};
-use bookctl::outputs::Outcome;
+use bookctl::outputs::{self, Outcome};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,7 +75,7 @@ fn every_extension_listing_runs_its_python_programs() {
             let (problems, modules) = (&problems, modules.path());
             scope.spawn(move || {
                 let name = format!("{}/{}", listing.id, file_name(program));
-                let problem = match extensions::check(listing, program, modules, false) {
+                let problem = match check(listing, program, modules) {
                     Outcome::Matches | Outcome::Blessed => return,
                     Outcome::Differs { expected, actual } => format!(
                         "{name}: output differs\n--- expected\n{expected}--- this run\n{actual}"
@@ -94,23 +94,81 @@ fn every_extension_listing_runs_its_python_programs() {
     );
 }
 
+/// `extensions::check`, with the program started at default signal
+/// dispositions (see [`with_default_signals`]).
+fn check(listing: &Listing, program: &Path, modules: &Path) -> Outcome {
+    let ListingKind::Extension { check, .. } = &listing.kind else {
+        return Outcome::Matches;
+    };
+    let command = with_default_signals(extensions::command(program, modules));
+    match outputs::run(command) {
+        Ok(actual) => outputs::compare(check, &extensions::output_file(program), &actual, false),
+        Err(reason) => Outcome::Failed(reason),
+    }
+}
+
+/// The signals a shell or `nohup` may leave ignored for its children.
+const RESET_SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP];
+
+/// Starts `command`'s program with the signals above at their default
+/// action, whatever this test process inherited. A signal ignored at
+/// `exec` stays ignored, and CPython installs its SIGINT handler (the one
+/// that raises `KeyboardInterrupt`) only if SIGINT was at its default when
+/// it started: run as `bash -c "trap '' INT; cargo test"`, or as a
+/// background job of a script, `ctrl_c.py` would count for minutes. The
+/// reset is done in the child, between `fork` and `exec`, so that this
+/// process and its other threads keep their own dispositions.
+fn with_default_signals(mut command: Command) -> Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before `exec`, where
+    // only async-signal-safe functions may be called; `signal` is one
+    // (POSIX.1-2017, 2.4.3), and the closure allocates nothing.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(|| {
+            for signal in RESET_SIGNALS {
+                if libc::signal(signal, libc::SIG_DFL) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-/// A free-threaded CPython (`python3.14t`, `python3.13t`) on the PATH.
-fn free_threaded_python() -> Option<PathBuf> {
-    ["python3.15t", "python3.14t", "python3.13t"]
+/// Whether `python` runs here as a free-threaded interpreter.
+fn is_free_threaded(python: &str) -> bool {
+    Command::new(python)
+        .args(["-c", "import sys; assert not sys._is_gil_enabled()"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// A free-threaded CPython that PyO3 0.30 builds for (3.14t or later) on
+/// the PATH; or why there is none.
+fn free_threaded_python() -> Result<PathBuf, String> {
+    if let Some(python) = ["python3.15t", "python3.14t"]
         .into_iter()
-        .find(|name| {
-            Command::new(name)
-                .args(["-c", "import sys; assert not sys._is_gil_enabled()"])
-                .output()
-                .is_ok_and(|output| output.status.success())
-        })
-        .map(PathBuf::from)
+        .find(|python| is_free_threaded(python))
+    {
+        return Ok(PathBuf::from(python));
+    }
+    // PyO3 0.29 dropped 3.13t: its build script refuses a free-threaded
+    // interpreter older than 3.14.
+    Err(if is_free_threaded("python3.13t") {
+        "python3.13t is the only free-threaded CPython on the PATH, and PyO3 0.30 \
+         builds for the free-threaded 3.14 and later only"
+            .to_owned()
+    } else {
+        "no free-threaded CPython (python3.14t or later) on the PATH".to_owned()
+    })
 }
 
 #[test]
@@ -121,12 +179,12 @@ fn a_free_threaded_python_imports_primes_rs_without_the_gil() {
     // on free-threaded builds before 3.15, so PyO3 builds a
     // version-specific module for that interpreter, in a target directory
     // of its own so that the abi3 build above is not rebuilt every time.
-    let Some(python) = free_threaded_python() else {
-        skipped(
-            "the free-threaded import of primes_rs",
-            "no free-threaded CPython (python3.14t or python3.13t) on the PATH",
-        );
-        return;
+    let python = match free_threaded_python() {
+        Ok(python) => python,
+        Err(reason) => {
+            skipped("the free-threaded import of primes_rs", &reason);
+            return;
+        }
     };
     let target = root().join("target/free-threaded");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))

@@ -1,9 +1,14 @@
 """asyncio awaits tokio futures, and tokio awaits asyncio's, with cancellation."""
 
 import asyncio
+import contextvars
 import threading
 
 import async_rs
+
+
+# Which request a coroutine works for, as a web framework would record it.
+request = contextvars.ContextVar("request", default="no request")
 
 
 async def until(condition, limit=5.0):
@@ -45,6 +50,14 @@ async def main():
     # Rust stopped waiting, but the Python task went on to its end.
     await until(lambda: 0.2 in finished)
     print("the late coroutine finished anyway:", finished)
+
+    # A Rust future that awaits a Python coroutine: the coroutine runs on
+    # this loop, in a copy of this task's context.
+    async def whose():
+        return f"{request.get()}, on {threading.current_thread().name}"
+
+    request.set("request 7")
+    print("Rust awaited a coroutine:", await async_rs.after(0.01, whose()))
 
     # To stop it, the side that owns it cancels it: asyncio, with its Task.
     task = asyncio.ensure_future(fetch(60, finished))

@@ -1,5 +1,6 @@
 """par_map: ThreadPoolExecutor.map's promises, from threads Rust starts."""
 
+import threading
 import time
 
 from par_map import par_map
@@ -31,6 +32,18 @@ for _ in range(20):
         raised.add(str(error))
 print("raised in 20 runs:", raised)
 print(par_map(str, [], workers=4), par_map(abs, [-3], workers=1))
+
+# One worker thread calls every item, and its thread-local data lasts.
+local = threading.local()
+
+
+def calls_on_this_thread(_):
+    local.calls = getattr(local, "calls", 0) + 1
+    return local.calls
+
+
+print("one worker's thread-local count:",
+      par_map(calls_on_this_thread, range(6), workers=1))
 try:
     par_map(abs, [1], workers=0)
 except ValueError as error:

@@ -28,8 +28,14 @@ mod primes_rs {
         if n.is_multiple_of(2) {
             return n == 2;
         }
-        let mut divisor = 3;
-        while divisor * divisor <= n {
+        let mut divisor: u64 = 3;
+        // `divisor * divisor <= n` would overflow near 2^64 (a panic in a
+        // debug build, an endless loop in a release build): a square that
+        // does not fit in a u64 is larger than any n.
+        while divisor
+            .checked_mul(divisor)
+            .is_some_and(|square| square <= n)
+        {
             if n.is_multiple_of(divisor) {
                 return false;
             }

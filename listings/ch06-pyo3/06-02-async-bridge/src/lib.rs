@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 mod async_rs {
     use std::future::Future;
+    use std::sync::LazyLock;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
@@ -23,23 +24,38 @@ mod async_rs {
     use pyo3::exceptions::{PyRuntimeError, PyValueError};
     use pyo3::prelude::*;
     use pyo3::types::PyCFunction;
-    use pyo3_async_runtimes::tokio::{get_runtime, into_future};
+    use pyo3_async_runtimes::TaskLocals;
+    use pyo3_async_runtimes::tokio::{get_runtime, into_future, scope};
+    use tokio_util::sync::CancellationToken;
 
     // ANCHOR: bridge
-    /// Results of Rust futures that are still on their way to asyncio.
+    /// Rust futures whose results are still on their way to asyncio.
     static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
+    /// Cancelled when the interpreter exits: every Rust future still
+    /// running is dropped, since nobody will await its result any more.
+    static EXITING: LazyLock<CancellationToken> = LazyLock::new(CancellationToken::new);
+
     /// Runs `future` on tokio and returns an `asyncio.Future` of its result,
-    /// as `pyo3_async_runtimes::tokio::future_into_py` does: cancelling the
-    /// asyncio.Future drops the Rust future.
+    /// as `pyo3_async_runtimes::tokio::future_into_py` does: the future runs
+    /// with the caller's event loop and a copy of its `contextvars` as task
+    /// locals, so that it can await Python coroutines (`into_future`), and
+    /// cancelling the asyncio.Future drops the Rust future.
     fn spawn_for_asyncio<'py, F, T>(py: Python<'py>, future: F) -> PyResult<Bound<'py, PyAny>>
     where
         F: Future<Output = PyResult<T>> + Send + 'static,
         T: for<'a> IntoPyObject<'a> + Send + 'static,
     {
-        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let locals = TaskLocals::with_running_loop(py)?.copy_context(py)?;
+        let event_loop = locals.event_loop(py);
         let py_future = event_loop.call_method0("create_future")?;
-        let task = get_runtime().spawn(future);
+        let task = get_runtime().spawn(scope(locals, async move {
+            tokio::select! {
+                result = future => Some(result),
+                // The interpreter is exiting: drop the future.
+                () = EXITING.cancelled() => None,
+            }
+        }));
         let abort = task.abort_handle();
         // asyncio cancelled the Future: abort the task; tokio drops the
         // Rust future instead of polling it again.
@@ -54,35 +70,37 @@ mod async_rs {
         let (event_loop, target) = (event_loop.unbind(), py_future.clone().unbind());
         IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
         get_runtime().spawn(async move {
-            let outcome = task.await;
+            let result = match task.await {
+                Ok(Some(result)) => result,
+                // Dropped at exit, or aborted because asyncio cancelled the
+                // Future: nothing to deliver, and no reason to attach.
+                Ok(None) => return finished(),
+                Err(error) if error.is_cancelled() => return finished(),
+                Err(error) => Err(PyRuntimeError::new_err(format!(
+                    "the Rust future panicked: {error}"
+                ))),
+            };
             // Attaching may wait for the GIL: not on a tokio worker.
             tokio::task::spawn_blocking(move || {
-                Python::attach(|py| deliver(py, &event_loop, &target, outcome));
+                Python::attach(|py| deliver(py, &event_loop, &target, result));
                 // Detached again: this thread is done with Python.
-                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                finished();
             });
         });
         Ok(py_future)
     }
 
-    /// Hands a finished task's outcome to the asyncio loop, which sets the
+    fn finished() {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Hands a finished future's result to the asyncio loop, which sets the
     /// Future's result on its own thread, unless it was cancelled meanwhile.
-    fn deliver<T>(
-        py: Python<'_>,
-        event_loop: &Py<PyAny>,
-        target: &Py<PyAny>,
-        outcome: Result<PyResult<T>, tokio::task::JoinError>,
-    ) where
+    fn deliver<T>(py: Python<'_>, event_loop: &Py<PyAny>, target: &Py<PyAny>, result: PyResult<T>)
+    where
         T: for<'a> IntoPyObject<'a>,
     {
-        let result: PyResult<Py<PyAny>> = match outcome {
-            Ok(result) => result.and_then(|value| value.into_py_any(py)),
-            // Aborted because asyncio cancelled the Future: nothing to set.
-            Err(error) if error.is_cancelled() => return,
-            Err(error) => Err(PyRuntimeError::new_err(format!(
-                "the Rust future panicked: {error}"
-            ))),
-        };
+        let result = result.and_then(|value| value.into_py_any(py));
         let target = target.clone_ref(py);
         let set = PyCFunction::new_closure(py, None, None, move |args, _| -> PyResult<()> {
             let future = target.bind(args.py());
@@ -95,29 +113,40 @@ mod async_rs {
             };
             Ok(())
         });
-        let scheduled = set.and_then(|set| {
-            event_loop
-                .bind(py)
-                .call_method1("call_soon_threadsafe", (set,))
-        });
+        let event_loop = event_loop.bind(py);
+        let scheduled = set.and_then(|set| event_loop.call_method1("call_soon_threadsafe", (set,)));
         if let Err(error) = scheduled {
-            // The loop is closed: nobody awaits this result any more.
-            error.print(py);
+            // A closed loop (`asyncio.run` has returned) awaits nothing any
+            // more: the result has nowhere to go, and that is no error.
+            let closed = event_loop
+                .call_method0("is_closed")
+                .and_then(|closed| closed.is_truthy());
+            if !matches!(closed, Ok(true)) {
+                error.print(py);
+            }
         }
     }
 
-    /// Registered with `atexit` when the module is imported: before the
-    /// interpreter shuts down, wait (at most 5 s) until no thread is still
-    /// delivering a result: a thread that attaches while the interpreter is
-    /// finalizing can crash the process (CPython issue gh-124619).
+    /// Registered with `atexit` when the module is imported. Before the
+    /// interpreter shuts down, drop every Rust future still running, then
+    /// wait (at most 5 s) until no thread is still delivering a result: a
+    /// thread that attaches while the interpreter is finalizing can crash
+    /// the process (see the page on this listing).
     #[pyfunction]
     fn wait_for_deliveries(py: Python<'_>) {
+        EXITING.cancel();
         py.detach(|| {
             let deadline = Instant::now() + Duration::from_secs(5);
             while IN_FLIGHT.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));
             }
         });
+    }
+
+    /// in_flight(): how many Rust futures' results are still on their way.
+    #[pyfunction]
+    fn in_flight() -> usize {
+        IN_FLIGHT.load(Ordering::SeqCst)
     }
 
     #[pymodule_init]
@@ -221,6 +250,25 @@ mod async_rs {
                 // it was waiting for goes on running on its loop.
                 Err(_elapsed) => Ok(None),
             }
+        })
+    }
+
+    /// after(delay, coroutine): an awaitable that tokio completes: it
+    /// sleeps for `delay` seconds, then awaits the Python `coroutine` and
+    /// returns its result. The coroutine runs on the caller's event loop,
+    /// found through the task locals, in a copy of the caller's context.
+    #[pyfunction]
+    fn after<'py>(
+        py: Python<'py>,
+        delay: f64,
+        coroutine: Py<PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let delay = seconds(delay)?;
+        spawn_for_asyncio(py, async move {
+            tokio::time::sleep(delay).await;
+            // Attached only long enough to schedule the coroutine.
+            let result = Python::attach(|py| into_future(coroutine.into_bound(py)))?;
+            result.await
         })
     }
     // ANCHOR_END: python_future

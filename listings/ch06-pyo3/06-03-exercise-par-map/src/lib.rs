@@ -32,7 +32,8 @@ mod par_map {
         let slots: Vec<OnceLock<PyResult<Py<PyAny>>>> =
             items.iter().map(|_| OnceLock::new()).collect();
         let next = AtomicUsize::new(0);
-        // The lowest index whose call raised: items after it are not started.
+        // The lowest index whose call raised: once a worker knows of a
+        // failure, it starts no item after it.
         let first_failure = AtomicUsize::new(usize::MAX);
 
         // Detach while the workers run: on the default build they need the
@@ -41,21 +42,30 @@ mod par_map {
         py.detach(|| {
             thread::scope(|scope| {
                 for _ in 0..workers.min(items.len()) {
+                    // Attached once for all the items this worker calls, not
+                    // once per item: the thread state PyO3 creates for it
+                    // lasts, so a `threading.local` keeps its values from
+                    // one item to the next, as in a ThreadPoolExecutor
+                    // worker. The workers still take turns on the default
+                    // build: the called Python code hands the GIL over as
+                    // any Python thread does.
                     scope.spawn(|| {
-                        loop {
-                            let index = next.fetch_add(1, Ordering::Relaxed);
-                            if index >= items.len() || index > first_failure.load(Ordering::Relaxed)
-                            {
-                                break;
+                        Python::attach(|py| {
+                            loop {
+                                let index = next.fetch_add(1, Ordering::Relaxed);
+                                if index >= items.len()
+                                    || index > first_failure.load(Ordering::Relaxed)
+                                {
+                                    break;
+                                }
+                                let result = function.call1(py, (items[index].bind(py),));
+                                if result.is_err() {
+                                    first_failure.fetch_min(index, Ordering::Relaxed);
+                                }
+                                // Each index is taken once, so each slot is set once.
+                                let _ = slots[index].set(result);
                             }
-                            let result =
-                                Python::attach(|py| function.call1(py, (items[index].bind(py),)));
-                            if result.is_err() {
-                                first_failure.fetch_min(index, Ordering::Relaxed);
-                            }
-                            // Each index is taken once, so each slot is set once.
-                            let _ = slots[index].set(result);
-                        }
+                        })
                     });
                 }
             });

@@ -5,14 +5,16 @@
 //! with `Ordering::Relaxed`), kept so that the tests can show loom finding
 //! it; `Mailbox` at the top is the fixed one.
 
-// The atomics come from std in the program and in the integration tests,
-// and from loom in this crate's own unit tests, where loom runs the code
-// under every interleaving it allows. `cfg(test)` is set only while this
-// crate's unit tests are compiled, so no other crate sees loom.
-#[cfg(test)]
+// ANCHOR: swap
+// The atomics come from loom when the crate is compiled with
+// `RUSTFLAGS="--cfg loom"`, where loom runs the code under every
+// interleaving it allows, and from std otherwise: in the program, in the
+// integration tests and in the ordinary unit tests.
+#[cfg(loom)]
 use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-#[cfg(not(test))]
+#[cfg(not(loom))]
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+// ANCHOR_END: swap
 
 // ANCHOR: fixed
 /// A value written once and read by any number of threads.
@@ -48,5 +50,20 @@ impl Mailbox {
 
 pub mod relaxed;
 
-#[cfg(test)]
+// The loom tests, compiled only under `--cfg loom`.
+#[cfg(all(test, loom))]
 mod tests;
+
+// An ordinary unit test, with std's atomics: it runs under plain
+// `cargo test`, which it could not do if loom's types were swapped in for
+// every test (a loom atomic used outside `loom::model` panics).
+#[cfg(all(test, not(loom)))]
+mod plain_tests {
+    #[test]
+    fn a_put_value_is_read_back() {
+        let mailbox = super::Mailbox::new();
+        assert_eq!(mailbox.get(), None);
+        mailbox.put(7);
+        assert_eq!(mailbox.get(), Some(7));
+    }
+}

@@ -2,14 +2,17 @@
 //! when several threads ask for the same key at the same time.
 //!
 //! `racy::Cache` is the version the exercise starts from; `Cache` is the
-//! solution. The unit tests check both with loom.
+//! solution. The loom tests (`RUSTFLAGS="--cfg loom"`, run by
+//! tests/loom.rs) check both.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
-#[cfg(test)]
+// loom's Mutex under `RUSTFLAGS="--cfg loom"` (the loom tests), std's
+// otherwise, as in Listing 7-1.
+#[cfg(loom)]
 use loom::sync::Mutex;
-#[cfg(not(test))]
+#[cfg(not(loom))]
 use std::sync::Mutex;
 
 // ANCHOR: solution
@@ -38,5 +41,15 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
 
 pub mod racy;
 
-#[cfg(test)]
+#[cfg(all(test, loom))]
 mod tests;
+
+#[cfg(all(test, not(loom)))]
+mod plain_tests {
+    #[test]
+    fn a_value_is_computed_once_and_kept() {
+        let cache = super::Cache::new();
+        assert_eq!(cache.get_or_compute("a", || 1), 1);
+        assert_eq!(cache.get_or_compute("a", || 2), 1);
+    }
+}

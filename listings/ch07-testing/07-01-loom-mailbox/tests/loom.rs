@@ -1,0 +1,41 @@
+//! Runs this crate's loom tests: they need the whole crate compiled with
+//! `RUSTFLAGS="--cfg loom"`, so this ordinary test runs a nested
+//! `cargo test --lib` with that flag, in a target directory of its own
+//! (a different RUSTFLAGS would otherwise rebuild the workspace's shared
+//! one back and forth), with `--release`, as loom's documentation advises.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn the_loom_tests_pass() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the temporary directory is inside the target directory")
+        .join("loom");
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["test", "--quiet", "--release", "--lib", "--target-dir"])
+        .arg(&target)
+        .env("RUSTFLAGS", "--cfg loom")
+        // The counts the tests assert depend on loom's settings: none from
+        // the environment.
+        .env_remove("LOOM_MAX_PREEMPTIONS")
+        .env_remove("LOOM_MAX_PERMUTATIONS")
+        .env_remove("LOOM_MAX_DURATION")
+        .env_remove("LOOM_CHECKPOINT_FILE")
+        .env_remove("LOOM_MAX_BRANCHES")
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the loom tests failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // `--cfg loom` reached the crate: its loom tests ran, not the plain ones.
+    assert!(
+        !stdout.contains("running 0 tests") && !stdout.contains("plain_tests"),
+        "no loom test ran:\n{stdout}"
+    );
+}
