@@ -246,7 +246,7 @@ async fn a_job_whose_worker_is_killed_is_redelivered_and_done_once() {
     let job = Job {
         id: "slow-1".into(),
         task: "sleep".into(),
-        arg: 800,
+        arg: 500,
     };
     enqueue(&mut conn, "jobs", &job).await.expect("XADD");
     wait_until("the doomed worker holds the job", || {

@@ -7,14 +7,16 @@
 //! worker process tree (the children's user + system time, which the
 //! kernel adds to ours once we reap them); it excludes the broker's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ch08_01_stream_worker::broker::{Broker, Persistence};
-use ch08_01_stream_worker::{Job, connect, enqueue, ensure_group, wait_for_results};
+use ch08_01_stream_worker::{Config, Job, connect, enqueue, ensure_group, run, wait_for_results};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
-const USAGE: &str = "usage: ch08-02-throughput --quick | --full
+const USAGE: &str = "usage: ch08-02-throughput --quick | --full [--only rust|redis-py|arq]
 Runs Rust workers, plain redis-py worker processes and an arq worker on a
 private redis-server, for a CPU-bound and an I/O-bound job, and prints jobs/s
 and CPU time per job for each. Needs redis-server; the Python rows need
@@ -45,19 +47,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quick = match std::env::args().nth(1).as_deref() {
         Some("--quick") => true,
         Some("--full") => false,
+        // The Rust rows' worker process: this program again, as Part 2's
+        // process pool starts its workers.
+        Some("--worker") => return rust_worker().await,
         _ => {
             println!("{USAGE}");
             return Ok(());
         }
     };
-    let scale = if quick { 1 } else { 25 };
+    // --quick: enough jobs to exercise every row, as fast as possible.
+    let (scale, python_processes) = if quick { (1, 2) } else { (40, 8) };
     let workloads = [
         Workload {
             name: "cpu",
             task: "count_primes",
             arq_task: "cpu",
             arg: 2_000,
-            jobs: 40 * scale,
+            jobs: 10 * scale,
             in_flight: 2,
             python_processes: 2,
         },
@@ -66,14 +72,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             task: "sleep",
             arq_task: "io",
             arg: 5,
-            jobs: 100 * scale,
+            jobs: 20 * scale,
             in_flight: 50,
-            python_processes: 8,
+            python_processes,
         },
     ];
+    let only = match std::env::args().nth(2).as_deref() {
+        None => None,
+        Some("--only") => std::env::args().nth(3),
+        Some(other) => return Err(format!("unknown option {other}\n{USAGE}").into()),
+    };
     let python = python_modules_available();
     for workload in &workloads {
         for workers in [Workers::Rust, Workers::PythonProcesses, Workers::Arq] {
+            if only.as_deref().is_some_and(|only| only != workers.name()) {
+                continue;
+            }
             if !matches!(workers, Workers::Rust) && !python {
                 println!("{} {}: skipped, python3 cannot import redis and arq", workload.name, label(workers, workload));
                 continue;
@@ -92,6 +106,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+impl Workers {
+    fn name(self) -> &'static str {
+        match self {
+            Workers::Rust => "rust",
+            Workers::PythonProcesses => "redis-py",
+            Workers::Arq => "arq",
+        }
+    }
 }
 
 fn label(workers: Workers, workload: &Workload) -> String {
@@ -143,9 +167,7 @@ async fn measure(
         let mut children = start_workers(&broker, workload, workers)?;
         let done = wait_for_results(&mut conn, "results:count", workload.jobs, limit).await;
         let elapsed = started.elapsed();
-        for child in &mut children {
-            stop(child)?;
-        }
+        stop(&mut children)?;
         if done != Some(workload.jobs) {
             return Err(format!("{}: not every job was done", workload.name).into());
         }
@@ -161,14 +183,8 @@ fn start_workers(
 ) -> std::io::Result<Vec<Child>> {
     match workers {
         Workers::Rust => {
-            let worker = sibling_executable("ch08-01-stream-worker");
-            let child = Command::new(worker)
-                .args([
-                    &broker.url(),
-                    "--max-in-flight",
-                    &workload.in_flight.to_string(),
-                ])
-                .stdout(Stdio::null())
+            let child = Command::new(std::env::current_exe()?)
+                .args(["--worker", &broker.url(), &workload.in_flight.to_string()])
                 .spawn()?;
             Ok(vec![child])
         }
@@ -185,12 +201,35 @@ fn start_workers(
     }
 }
 
-/// SIGTERM, then wait: each worker finishes its job and exits.
-fn stop(child: &mut Child) -> std::io::Result<()> {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()?;
-    child.wait()?;
+/// SIGTERM to every worker, then wait: each finishes its job and exits.
+fn stop(children: &mut [Child]) -> std::io::Result<()> {
+    let pids: Vec<String> = children.iter().map(|child| child.id().to_string()).collect();
+    Command::new("kill").arg("-TERM").args(&pids).status()?;
+    for child in children {
+        child.wait()?;
+    }
+    Ok(())
+}
+
+/// `--worker URL IN_FLIGHT`: Listing 8-1's worker, until SIGTERM.
+async fn rust_worker() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let [url, in_flight] = args.as_slice() else {
+        return Err("usage: --worker URL IN_FLIGHT".into());
+    };
+    let mut config = Config::new(format!("rust-{}", std::process::id()));
+    config.max_in_flight = in_flight.parse()?;
+    // Notice SIGTERM within 50 ms of the last job; while jobs keep coming,
+    // reads return at once and this changes nothing.
+    config.block = std::time::Duration::from_millis(50);
+    let shutdown = CancellationToken::new();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        terminate.recv().await;
+        on_signal.cancel();
+    });
+    run(redis::Client::open(url.as_str())?, config, shutdown).await;
     Ok(())
 }
 
@@ -212,13 +251,6 @@ fn children_cpu() -> std::io::Result<Duration> {
 
 fn listing_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The worker binary built beside this one (`cargo build` puts both in
-/// the same directory).
-fn sibling_executable(name: &str) -> PathBuf {
-    let me = std::env::current_exe().unwrap_or_default();
-    me.parent().unwrap_or(Path::new(".")).join(name)
 }
 
 fn python_modules_available() -> bool {
