@@ -140,9 +140,11 @@ impl Broker {
                 if let Some(mut pipe) = child.stderr.take() {
                     let _ = pipe.read_to_string(&mut stderr);
                 }
-                let log = std::fs::read_to_string(self.dir.path().join("redis.log"))
-                    .unwrap_or_default();
-                return Err(BrokerError::Failed(format!("exited with {status}\n{stderr}{log}")));
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default();
+                return Err(BrokerError::Failed(format!(
+                    "exited with {status}\n{stderr}{log}"
+                )));
             }
             if ping(&self.socket()) {
                 return Ok(());
@@ -193,5 +195,8 @@ pub fn skip(test: &str, why: &str) {
     if std::env::var_os("BOOK_REDIS_REQUIRED").is_some_and(|v| v == "1") {
         panic!("{test}: {why}, and BOOK_REDIS_REQUIRED=1");
     }
-    eprintln!("SKIPPED broker test {test}: {why}");
+    // Straight to the process's stderr: the test harness captures
+    // `eprintln!`, and a skip must show.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED broker test {test}: {why}");
 }

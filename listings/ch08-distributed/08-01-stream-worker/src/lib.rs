@@ -144,7 +144,7 @@ pub fn count_primes(limit: u64) -> u64 {
         }
         let mut divisor = 2;
         while divisor * divisor <= n {
-            if n % divisor == 0 {
+            if n.is_multiple_of(divisor) {
                 return false;
             }
             divisor += 1;
@@ -233,7 +233,10 @@ pub async fn run(client: Client, config: Config, shutdown: CancellationToken) ->
                     connections.insert(pair)
                 }
                 Err(e) => {
-                    eprintln!("{}: cannot reach the broker ({e}); retrying", config.consumer);
+                    eprintln!(
+                        "{}: cannot reach the broker ({e}); retrying",
+                        config.consumer
+                    );
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
                         _ = sleep(backoff) => {}

@@ -48,10 +48,7 @@ async fn connection(broker: &Broker) -> MultiplexedConnection {
     conn
 }
 
-fn spawn_worker(
-    broker: &Broker,
-    config: Config,
-) -> (CancellationToken, JoinHandle<Report>) {
+fn spawn_worker(broker: &Broker, config: Config) -> (CancellationToken, JoinHandle<Report>) {
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(run(broker.client(), config, shutdown.clone()));
     (shutdown, handle)
@@ -175,7 +172,10 @@ async fn a_python_producer_feeds_rust_workers() {
         assert_eq!(result.value, n * n);
         assert!(result.worker.starts_with("rust-"));
     }
-    assert!(pending(&mut conn).await.is_empty(), "every entry acknowledged");
+    assert!(
+        pending(&mut conn).await.is_empty(),
+        "every entry acknowledged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,7 +395,10 @@ async fn a_job_that_always_fails_ends_in_the_dead_letter_stream() {
     let job: String = entry.get("job").expect("the job is kept");
     assert_eq!(serde_json::from_str::<Job>(&job).expect("JSON"), poison);
     assert_eq!(entry.get::<String>("deliveries").as_deref(), Some("4"));
-    assert!(pending(&mut conn).await.is_empty(), "acknowledged in the group");
+    assert!(
+        pending(&mut conn).await.is_empty(),
+        "acknowledged in the group"
+    );
 }
 // ANCHOR_END: dead_letter
 

@@ -89,7 +89,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             }
             if !matches!(workers, Workers::Rust) && !python {
-                println!("{} {}: skipped, python3 cannot import redis and arq", workload.name, label(workers, workload));
+                println!(
+                    "{} {}: skipped, python3 cannot import redis and arq",
+                    workload.name,
+                    label(workers, workload)
+                );
                 continue;
             }
             let (elapsed, cpu) = measure(workload, workers).await?;
@@ -203,7 +207,10 @@ fn start_workers(
 
 /// SIGTERM to every worker, then wait: each finishes its job and exits.
 fn stop(children: &mut [Child]) -> std::io::Result<()> {
-    let pids: Vec<String> = children.iter().map(|child| child.id().to_string()).collect();
+    let pids: Vec<String> = children
+        .iter()
+        .map(|child| child.id().to_string())
+        .collect();
     Command::new("kill").arg("-TERM").args(&pids).status()?;
     for child in children {
         child.wait()?;

@@ -4,14 +4,26 @@
 //! CI, which runs `--quick` whole (`.ci/run`); the Python worker itself is
 //! tested by Listing 8-1's tests.
 
+use std::io::Write;
 use std::process::Command;
 
 #[test]
 fn the_quick_run_prints_the_rust_rows() {
     let required = std::env::var_os("BOOK_REDIS_REQUIRED").is_some_and(|v| v == "1");
-    if Command::new("redis-server").arg("--version").output().is_err() {
-        assert!(!required, "redis-server is missing and BOOK_REDIS_REQUIRED=1");
-        eprintln!("SKIPPED broker test the_quick_run_prints_the_rust_rows: redis-server is not installed");
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !required,
+            "redis-server is missing and BOOK_REDIS_REQUIRED=1"
+        );
+        // Straight to stderr: the harness captures `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED broker test the_quick_run_prints_the_rust_rows: redis-server is not installed"
+        );
         return;
     }
     let output = Command::new(env!("CARGO_BIN_EXE_ch08-02-throughput"))
@@ -25,9 +37,16 @@ fn the_quick_run_prints_the_rust_rows() {
         String::from_utf8_lossy(&output.stderr)
     );
     let rows: Vec<&str> = printed.lines().collect();
-    assert_eq!(rows.len(), 2, "two workloads, one kind of worker:\n{printed}");
+    assert_eq!(
+        rows.len(),
+        2,
+        "two workloads, one kind of worker:\n{printed}"
+    );
     for (row, workload) in rows.iter().zip(["cpu rust ", "io rust "]) {
         assert!(row.starts_with(workload), "{row}");
-        assert!(row.contains(" jobs/s, CPU ") && row.ends_with(" ms/job"), "{row}");
+        assert!(
+            row.contains(" jobs/s, CPU ") && row.ends_with(" ms/job"),
+            "{row}"
+        );
     }
 }
