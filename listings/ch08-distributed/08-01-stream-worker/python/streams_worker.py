@@ -29,6 +29,8 @@ try:
 except redis.ResponseError as error:
     if "BUSYGROUP" not in str(error):
         raise
+# Join the group by name now, so that XINFO CONSUMERS lists an idle worker.
+broker.xgroup_createconsumer(STREAM, GROUP, CONSUMER)
 
 stopping = False
 

@@ -336,6 +336,15 @@ async fn connect_pair(
 ) -> RedisResult<(MultiplexedConnection, MultiplexedConnection)> {
     let mut writer = connect(client, config.block).await?;
     ensure_group(&mut writer, &config.stream, &config.group).await?;
+    // Join the group by name now, not at the first entry read, so that
+    // `XINFO CONSUMERS` lists an idle worker too.
+    redis::cmd("XGROUP")
+        .arg("CREATECONSUMER")
+        .arg(&config.stream)
+        .arg(&config.group)
+        .arg(&config.consumer)
+        .exec_async(&mut writer)
+        .await?;
     let reader = connect(client, config.block).await?;
     Ok((reader, writer))
 }

@@ -12,7 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ch08_01_stream_worker::broker::{Broker, Persistence};
-use ch08_01_stream_worker::{Config, Job, connect, enqueue, ensure_group, run, wait_for_results};
+use ch08_01_stream_worker::{Config, JOB_FIELD, Job, connect, ensure_group, run, wait_for_results};
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use redis::streams::StreamInfoConsumersReply;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -130,8 +133,9 @@ fn label(workers: Workers, workload: &Workload) -> String {
     }
 }
 
-/// Runs one row on a fresh broker; returns the wall time from the workers'
-/// start to the last result, and the CPU time of the worker processes.
+/// Runs one row on a fresh broker; returns the wall time from the first
+/// job sent (the workers already waiting) to the last result, and the CPU
+/// time of the worker processes, start-up included.
 async fn measure(
     workload: &Workload,
     workers: Workers,
@@ -159,19 +163,25 @@ async fn measure(
     } else {
         let mut conn = connect(&broker.client(), Duration::from_millis(200)).await?;
         ensure_group(&mut conn, "jobs", "workers").await?;
+        // Start the workers on an empty stream and wait until each has
+        // joined the group, so that interpreter start-up is not timed.
+        let mut children = WorkerProcesses(start_workers(&broker, workload, workers)?);
+        wait_for_consumers(&mut conn, children.0.len(), limit).await?;
+        let started = Instant::now();
+        let mut pipe = redis::pipe();
         for n in 0..workload.jobs {
             let job = Job {
                 id: format!("job-{n}"),
                 task: workload.task.into(),
                 arg: workload.arg,
             };
-            enqueue(&mut conn, "jobs", &job).await?;
+            let text = serde_json::to_string(&job)?;
+            pipe.xadd("jobs", "*", &[(JOB_FIELD, text)]).ignore();
         }
-        let started = Instant::now();
-        let mut children = start_workers(&broker, workload, workers)?;
+        let () = pipe.query_async(&mut conn).await?;
         let done = wait_for_results(&mut conn, "results:count", workload.jobs, limit).await;
         let elapsed = started.elapsed();
-        stop(&mut children)?;
+        stop(&mut children.0)?;
         if done != Some(workload.jobs) {
             return Err(format!("{}: not every job was done", workload.name).into());
         }
@@ -202,6 +212,41 @@ fn start_workers(
             })
             .collect(),
         Workers::Arq => unreachable!("arq runs its own script"),
+    }
+}
+
+/// Worker processes, killed if the row fails before it stops them.
+struct WorkerProcesses(Vec<Child>);
+
+impl Drop for WorkerProcesses {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls until the group has `expected` consumers.
+async fn wait_for_consumers(
+    conn: &mut MultiplexedConnection,
+    expected: usize,
+    limit: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    loop {
+        let reply: StreamInfoConsumersReply = conn.xinfo_consumers("jobs", "workers").await?;
+        if reply.consumers.len() >= expected {
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            return Err(format!(
+                "only {} of {expected} workers started",
+                reply.consumers.len()
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
