@@ -1,0 +1,80 @@
+"""A worker on the stream `jobs`, in plain redis-py: what RQ and Celery do
+for you, spelled out. python3 streams_worker.py REDIS_URL [--burst]
+(--burst: stop when there is nothing left to do). SIGTERM or Ctrl-C stops it
+after the job it is running."""
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import redis
+
+from tasks import perform
+
+STREAM, GROUP, DEAD = "jobs", "workers", "jobs:dead"
+MAX_DELIVERIES = 3
+CLAIM_IDLE_MS = int(os.environ.get("CLAIM_IDLE_MS", "30000"))
+CONSUMER = f"python-{os.getpid()}"
+
+broker = redis.Redis.from_url(sys.argv[1], decode_responses=True)
+burst = "--burst" in sys.argv
+# The same script the Rust worker runs: record the result once, and XACK.
+commit = broker.register_script(
+    (Path(__file__).parent.parent / "src" / "commit.lua").read_text()
+)
+
+try:
+    broker.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+except redis.ResponseError as error:
+    if "BUSYGROUP" not in str(error):
+        raise
+# Join the group by name now, so that XINFO CONSUMERS lists an idle worker.
+broker.xgroup_createconsumer(STREAM, GROUP, CONSUMER)
+
+stopping = False
+
+
+def stop(signum, frame):
+    global stopping
+    stopping = True
+
+
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+
+
+def run(entry_id, fields, deliveries):
+    if deliveries > MAX_DELIVERIES:
+        # Copy to the dead-letter stream and acknowledge, in one MULTI.
+        with broker.pipeline(transaction=True) as pipe:
+            pipe.xadd(DEAD, {**fields, "entry": entry_id, "deliveries": deliveries})
+            pipe.xack(STREAM, GROUP, entry_id)
+            pipe.execute()
+        return
+    job = json.loads(fields["job"])
+    try:
+        value = perform(job)
+    except Exception as error:
+        # No XACK: the entry stays pending, and comes back after CLAIM_IDLE_MS.
+        print(f"{CONSUMER}: job {job['id']} failed: {error}", file=sys.stderr)
+        return
+    result = json.dumps({"id": job["id"], "value": value, "worker": CONSUMER})
+    commit(keys=[STREAM, "results", "results:count"], args=[GROUP, entry_id, job["id"], result])
+
+
+while not stopping:
+    # First, entries another worker took and left unacknowledged too long.
+    _, claimed, _ = broker.xautoclaim(STREAM, GROUP, CONSUMER, CLAIM_IDLE_MS, "0-0", count=1)
+    if claimed:
+        entry_id, fields = claimed[0]
+        pending = broker.xpending_range(STREAM, GROUP, entry_id, entry_id, 1)
+        run(entry_id, fields, pending[0]["times_delivered"] if pending else 1)
+        continue
+    # Then new ones: block for up to 200 ms, so that a signal is seen soon.
+    reply = broker.xreadgroup(GROUP, CONSUMER, {STREAM: ">"}, count=1, block=200)
+    if reply:
+        [(_, [(entry_id, fields)])] = reply
+        run(entry_id, fields, 1)
+    elif burst and broker.xpending(STREAM, GROUP)["pending"] == 0:
+        break
