@@ -5,23 +5,22 @@
 //! tests/browser/layout.mjs measures the bounding boxes on every page that
 //! has a pair.
 //!
-//! A pass is remembered under `target/` with a digest of everything the
-//! layout depends on (the chapters, the theme, book.toml, the script and the
-//! browser's path): a warm `cargo test` with none of them changed does not
-//! measure again. A failure is never remembered, and a fresh clone (CI)
-//! always measures.
+//! A pass is recorded under `target/` (`bookctl::results`) with a digest of
+//! everything the layout depends on (the chapters, the theme, book.toml, the
+//! script and the browser's path): a warm `cargo test` with none of them
+//! changed does not measure again. A failure is never recorded, and
+//! `BOOK_TEST_CACHE=off` (CI) always measures.
 //!
 //! It needs Chromium, Node.js and `npm ci` in tests/browser (`.ci/run` sets
 //! them up). Without them the test is skipped, and says so; with
 //! `BOOK_BROWSER_TEST_REQUIRED` set (as in CI) it fails instead.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bookctl::Book;
+use bookctl::results::{self, Key, KeyBuilder, Passed};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,30 +48,17 @@ fn missing_prerequisite(chromium: &Path) -> Option<String> {
     None
 }
 
-/// A digest of every file under `paths` (recursively, in a stable order),
-/// their names included.
-fn digest(paths: &[PathBuf], extra: &str) -> u64 {
-    fn visit(path: &Path, hasher: &mut DefaultHasher) {
-        path.hash(hasher);
-        if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .expect("a readable directory")
-                .map(|entry| entry.expect("a directory entry").path())
-                .collect();
-            entries.sort();
-            for entry in entries {
-                visit(&entry, hasher);
-            }
-        } else {
-            std::fs::read(path).expect("a readable file").hash(hasher);
-        }
+/// Everything the layout depends on: the chapters, the theme, book.toml, the
+/// script and the browser; `None` if one cannot be read.
+fn layout_inputs(chromium: &Path) -> Option<Key> {
+    let mut key = KeyBuilder::new("layout v1")
+        .part(chromium.as_os_str().as_encoded_bytes())
+        .part(&std::fs::read(root().join("book.toml")).ok()?)
+        .part(&std::fs::read(root().join("tests/browser/layout.mjs")).ok()?);
+    for dir in ["src", "theme", "listings"] {
+        key = results::hash_tree(key.part(dir.as_bytes()), &root().join(dir)).ok()?;
     }
-    let mut hasher = DefaultHasher::new();
-    for path in paths {
-        visit(path, &mut hasher);
-    }
-    extra.hash(&mut hasher);
-    hasher.finish()
+    Some(key.finish())
 }
 
 #[test]
@@ -88,15 +74,9 @@ fn side_by_side_panes_fit_between_the_arrows_at_laptop_widths() {
         let _ = writeln!(std::io::stderr(), "SKIPPED layout test: {why}");
         return;
     }
-    let inputs = ["src", "theme", "book.toml", "tests/browser/layout.mjs"].map(|p| root().join(p));
-    let digest = format!("{:016x}\n", digest(&inputs, &chromium.to_string_lossy()));
-    let remembered = Path::new(env!("CARGO_TARGET_TMPDIR")).join("layout-passed");
-    if std::fs::read_to_string(&remembered).is_ok_and(|passed| passed == digest) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "layout unchanged since it last passed: not measured again ({})",
-            remembered.display()
-        );
+    let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/layout"));
+    let inputs = layout_inputs(&chromium);
+    if inputs.as_ref().is_some_and(|key| passed.contains(key)) {
         return;
     }
     let book = Book::open(root())
@@ -123,5 +103,7 @@ fn side_by_side_panes_fit_between_the_arrows_at_laptop_widths() {
     );
     // How many pairs stood side by side at each width.
     let _ = write!(std::io::stderr(), "{stdout}");
-    std::fs::write(&remembered, digest).expect("the pass is remembered under target/");
+    if let Some(key) = inputs {
+        passed.insert(&key);
+    }
 }
