@@ -266,7 +266,10 @@ mod async_rs {
         let delay = seconds(delay)?;
         spawn_for_asyncio(py, async move {
             tokio::time::sleep(delay).await;
-            // Attached only long enough to schedule the coroutine.
+            // Attached only long enough to schedule the coroutine: once per
+            // call, so the wait for the GIL on this tokio worker is short
+            // unless a Python thread holds the GIL in a long C call. A hot
+            // path would attach inside `spawn_blocking`, as deliveries do.
             let result = Python::attach(|py| into_future(coroutine.into_bound(py)))?;
             result.await
         })
