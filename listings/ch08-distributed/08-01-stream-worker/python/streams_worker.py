@@ -44,28 +44,43 @@ signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
 
 
+def dead_letter(entry_id, fields, deliveries, reason):
+    # Copy to the dead-letter stream and acknowledge, in one MULTI: the
+    # entry is never in both streams, nor in neither.
+    with broker.pipeline(transaction=True) as pipe:
+        pipe.xadd(DEAD, {"job": fields.get("job", ""), "entry": entry_id,
+                         "deliveries": deliveries, "reason": reason})
+        pipe.xack(STREAM, GROUP, entry_id)
+        pipe.execute()
+
+
 def run(entry_id, fields, deliveries):
-    if deliveries > MAX_DELIVERIES:
-        # Copy to the dead-letter stream and acknowledge, in one MULTI.
-        with broker.pipeline(transaction=True) as pipe:
-            pipe.xadd(DEAD, {**fields, "entry": entry_id, "deliveries": deliveries})
-            pipe.xack(STREAM, GROUP, entry_id)
-            pipe.execute()
+    try:
+        job = json.loads(fields["job"])
+    except (KeyError, ValueError):
+        # Retrying cannot make it a job: set it aside at once.
+        dead_letter(entry_id, fields, deliveries, "not a job")
         return
-    job = json.loads(fields["job"])
+    if deliveries > MAX_DELIVERIES:
+        dead_letter(entry_id, fields, deliveries, f"failed {deliveries - 1} deliveries")
+        return
     try:
         value = perform(job)
     except Exception as error:
         # No XACK: the entry stays pending, and comes back after CLAIM_IDLE_MS.
-        print(f"{CONSUMER}: job {job['id']} failed: {error}", file=sys.stderr)
+        print(f"{CONSUMER}: job {job.get('id')} failed: {error}", file=sys.stderr)
         return
     result = json.dumps({"id": job["id"], "value": value, "worker": CONSUMER})
     commit(keys=[STREAM, "results", "results:count"], args=[GROUP, entry_id, job["id"], result])
 
 
+# XAUTOCLAIM scans the pending entries a part at a time; the cursor says
+# where the next call goes on, and "0-0" that the scan reached the end.
+claim_cursor = "0-0"
 while not stopping:
     # First, entries another worker took and left unacknowledged too long.
-    _, claimed, _ = broker.xautoclaim(STREAM, GROUP, CONSUMER, CLAIM_IDLE_MS, "0-0", count=1)
+    claim_cursor, claimed, _ = broker.xautoclaim(
+        STREAM, GROUP, CONSUMER, CLAIM_IDLE_MS, claim_cursor, count=1)
     if claimed:
         entry_id, fields = claimed[0]
         pending = broker.xpending_range(STREAM, GROUP, entry_id, entry_id, 1)

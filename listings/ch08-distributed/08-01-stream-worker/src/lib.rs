@@ -217,6 +217,8 @@ pub async fn run(client: Client, config: Config, shutdown: CancellationToken) ->
     let mut report = Report::default();
     let mut connections: Option<(MultiplexedConnection, MultiplexedConnection)> = None;
     let mut next_claim = Instant::now();
+    // Where the next XAUTOCLAIM goes on scanning the pending entries.
+    let mut claim_cursor = String::from("0-0");
     let mut backoff = Duration::from_millis(50);
 
     while !shutdown.is_cancelled() {
@@ -257,8 +259,13 @@ pub async fn run(client: Client, config: Config, shutdown: CancellationToken) ->
             continue;
         }
         let fetched = if Instant::now() >= next_claim {
-            next_claim = Instant::now() + config.claim_idle / 2;
-            claim(writer, config, free).await
+            let claimed = claim(writer, config, free, &mut claim_cursor).await;
+            // A scan that has not reached the end goes on at the next turn;
+            // a finished one starts again from the beginning later.
+            if claim_cursor == "0-0" {
+                next_claim = Instant::now() + config.claim_idle / 2;
+            }
+            claimed
         } else {
             read_new(reader, config, free).await
         };
@@ -371,11 +378,14 @@ async fn read_new(
 // ANCHOR: claim
 /// Entries another worker took and has not acknowledged for `claim_idle`:
 /// it died, hangs, or its job failed. Each comes with how many times the
-/// group has now delivered it.
+/// group has now delivered it. One call scans part of the pending entries,
+/// from `cursor` on, and leaves in `cursor` where the next call goes on
+/// ("0-0" once the scan has reached the end).
 async fn claim(
     writer: &mut MultiplexedConnection,
     config: &Config,
     count: usize,
+    cursor: &mut String,
 ) -> RedisResult<Vec<(StreamId, usize)>> {
     let reply: StreamAutoClaimReply = writer
         .xautoclaim_options(
@@ -383,10 +393,19 @@ async fn claim(
             &config.group,
             &config.consumer,
             config.claim_idle.as_millis() as u64,
-            "0-0",
+            cursor.as_str(),
             StreamAutoClaimOptions::default().count(count),
         )
         .await?;
+    *cursor = reply.next_stream_id;
+    if !reply.deleted_ids.is_empty() {
+        // Trimmed from the stream while still pending: the jobs are gone,
+        // and XAUTOCLAIM has just dropped them from the pending list.
+        eprintln!(
+            "{}: pending entries were trimmed from the stream: {:?}",
+            config.consumer, reply.deleted_ids
+        );
+    }
     let mut claimed = Vec::with_capacity(reply.claimed.len());
     for entry in reply.claimed {
         // XAUTOCLAIM counted this delivery; XPENDING tells how many so far.

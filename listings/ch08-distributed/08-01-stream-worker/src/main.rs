@@ -16,14 +16,23 @@ SIGTERM. Start a broker first, e.g. `redis-server --port 6379`, then
 `cargo run -p ch08-01-stream-worker -- redis://127.0.0.1:6379/`.";
 
 // ANCHOR: main
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some((url, config)) = parse_args(std::env::args().skip(1))? else {
         println!("{USAGE}");
         return Ok(());
     };
     let client = redis::Client::open(url)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let served = runtime.block_on(serve(client, config));
+    // A CPU-bound job still running when the grace period ran out is on a
+    // blocking thread, which nothing can cancel, and dropping the runtime
+    // would wait for it. Its entry is still pending, for another worker:
+    // leave the thread behind and exit now.
+    runtime.shutdown_background();
+    served
+}
 
+async fn serve(client: redis::Client, config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // SIGINT and SIGTERM cancel the token; `run` then stops reading and
     // gives the jobs in flight `--grace-ms` to finish.
     let shutdown = CancellationToken::new();

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use ch08_01_stream_worker::broker::{self, Broker, Persistence};
@@ -115,13 +115,11 @@ fn python_with(test: &str, modules: &str) -> bool {
     }
 }
 
+/// Runs a Python program of this listing to its end, within `LIMIT`.
 fn run_python(script: &str, args: &[&str]) -> String {
-    let output = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .current_dir(python_dir())
-        .output()
-        .expect("python3 starts");
+    let mut python = Command::new("python3");
+    python.arg(script).args(args).current_dir(python_dir());
+    let output = output_within(python, LIMIT);
     assert!(
         output.status.success(),
         "{script} failed: {}\n{}",
@@ -192,13 +190,9 @@ async fn a_rust_producer_feeds_a_python_worker() {
         enqueue(&mut conn, "jobs", &job).await.expect("XADD");
     }
     let url = broker.url();
-    let worker = tokio::task::spawn_blocking(move || {
-        run_python("streams_worker.py", &[&url, "--burst"]);
-    });
-    timeout(LIMIT, worker)
+    tokio::task::spawn_blocking(move || run_python("streams_worker.py", &[&url, "--burst"]))
         .await
-        .expect("the burst worker exits within the limit")
-        .expect("it succeeds");
+        .expect("the burst worker succeeds");
 
     // The Python worker's results parse as the Rust `JobResult`.
     let results = results(&mut conn).await;
@@ -277,6 +271,55 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts `command` with its output captured and waits for it as
+/// `wait_within` does.
+fn output_within(mut command: Command, limit: Duration) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the program starts");
+    wait_within(KillOnDrop(child), limit)
+}
+
+/// Waits for a child to exit, for `limit` at most: one still running then
+/// is killed and the test fails, rather than hanging. A blocking `wait`
+/// cannot be bounded, so this polls `try_wait`; threads drain the pipes
+/// meanwhile, so that a full pipe cannot stop the child.
+fn wait_within(mut child: KillOnDrop, limit: Duration) -> Output {
+    let stdout = drain(child.0.stdout.take());
+    let stderr = drain(child.0.stderr.take());
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {} still running after {limit:?}",
+            child.0.id()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = stdout.join().expect("the reader thread");
+    let stderr = stderr.join().expect("the reader thread");
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            pipe.read_to_end(&mut bytes).expect("the pipe reads");
+        }
+        bytes
+    })
 }
 
 // ANCHOR: duplicate
@@ -499,21 +542,130 @@ async fn sigterm_lets_the_worker_process_finish_its_job() {
     let sent = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(sent.expect("kill runs").success());
 
-    let (status, printed) = timeout(
-        LIMIT,
-        tokio::task::spawn_blocking(move || {
-            let mut printed = String::new();
-            if let Some(mut stdout) = worker.0.stdout.take() {
-                stdout.read_to_string(&mut printed).expect("UTF-8 output");
-            }
-            (worker.0.wait().expect("waited"), printed)
-        }),
-    )
-    .await
-    .expect("the worker exits within the limit")
-    .expect("no panic");
+    let output = tokio::task::spawn_blocking(move || wait_within(worker, LIMIT))
+        .await
+        .expect("the worker exits within the limit");
+    let (status, printed) = (output.status, String::from_utf8_lossy(&output.stdout));
     assert!(status.success(), "exited cleanly: {status}");
     assert!(printed.contains("done: 1"), "{printed}");
     assert_eq!(done_count(&mut conn).await, 1);
     assert!(pending(&mut conn).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_cpu_bound_job_exits_after_the_grace_period() {
+    let test = "sigterm_during_a_cpu_bound_job_exits_after_the_grace_period";
+    let Some(broker) = broker::for_test(test, Persistence::None) else {
+        return;
+    };
+    let mut conn = connection(&broker).await;
+    let worker = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_ch08-01-stream-worker"))
+            .args([&broker.url(), "--consumer", "computing", "--grace-ms", "200"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the worker binary starts"),
+    );
+    // Minutes of trial division on a blocking thread, which no abort stops.
+    let job = Job {
+        id: "endless".into(),
+        task: "count_primes".into(),
+        arg: 2_000_000_000,
+    };
+    enqueue(&mut conn, "jobs", &job).await.expect("XADD");
+    wait_until("the worker holds the job", || {
+        let mut conn = conn.clone();
+        async move { !pending(&mut conn).await.is_empty() }
+    })
+    .await;
+    let pid = worker.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.expect("kill runs").success());
+
+    // The grace period is 200 ms; five seconds leave room for a busy machine.
+    let output = tokio::task::spawn_blocking(move || wait_within(worker, Duration::from_secs(5)))
+        .await
+        .expect("the worker exits soon after the grace period");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "exited cleanly: {}", output.status);
+    assert!(printed.contains("handed_back: 1"), "{printed}");
+    // Not lost: still pending, for another worker to claim.
+    assert_eq!(pending(&mut conn).await.len(), 1);
+    assert_eq!(done_count(&mut conn).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_worker_dead_letters_an_entry_that_is_not_a_job() {
+    let test = "the_python_worker_dead_letters_an_entry_that_is_not_a_job";
+    if !python_with(test, "redis") {
+        return;
+    }
+    let Some(broker) = broker::for_test(test, Persistence::None) else {
+        return;
+    };
+    let mut conn = connection(&broker).await;
+    let _: String = conn
+        .xadd("jobs", "*", &[("job", "{not json")])
+        .await
+        .expect("XADD");
+    let _: String = conn
+        .xadd("jobs", "*", &[("note", "no job field")])
+        .await
+        .expect("XADD");
+    let url = broker.url();
+    tokio::task::spawn_blocking(move || run_python("streams_worker.py", &[&url, "--burst"]))
+        .await
+        .expect("the burst worker succeeds");
+
+    let dead: StreamRangeReply = conn.xrange_all("jobs:dead").await.expect("XRANGE");
+    assert_eq!(dead.ids.len(), 2, "both entries set aside");
+    for entry in &dead.ids {
+        let reason: String = entry.get("reason").expect("a reason");
+        assert_eq!(reason, "not a job");
+    }
+    assert!(pending(&mut conn).await.is_empty(), "both acknowledged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_job_behind_many_live_ones_is_claimed() {
+    let test = "a_stale_job_behind_many_live_ones_is_claimed";
+    let Some(broker) = broker::for_test(test, Persistence::None) else {
+        return;
+    };
+    let mut conn = connection(&broker).await;
+    // 100 jobs delivered to a live consumer, which is busy with them...
+    for job in square_jobs("busy", 100) {
+        enqueue(&mut conn, "jobs", &job).await.expect("XADD");
+    }
+    let stale = Job {
+        id: "stale".into(),
+        task: "square".into(),
+        arg: 7,
+    };
+    let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg(&["GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">"])
+        .query_async(&mut conn)
+        .await
+        .expect("XREADGROUP");
+    // ...and, last in the pending list, one whose consumer died an hour ago.
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&["jobs", "workers", "dead", "0", &stale_id, "IDLE", "3600000"])
+        .query_async(&mut conn)
+        .await
+        .expect("XCLAIM");
+
+    // Eight slots: one XAUTOCLAIM call scans 80 pending entries, and the
+    // stale one is the 101st. Only a worker that keeps the cursor gets there.
+    let mut config = quick_config("claimer");
+    config.claim_idle = Duration::from_secs(60);
+    config.max_in_flight = 8;
+    let worker = spawn_worker(&broker, config);
+    let done = wait_for_results(&mut conn, "results:count", 1, LIMIT).await;
+    let report = stop(worker).await;
+    assert_eq!(done, Some(1), "the stale job was claimed and done: {report:?}");
+    assert_eq!(results(&mut conn).await["stale"].worker, "claimer");
+    let left = pending(&mut conn).await;
+    assert_eq!(left.len(), 100, "the live consumer keeps its jobs");
+    assert!(left.iter().all(|p| p.1 == "alive"));
 }
