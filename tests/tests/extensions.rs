@@ -14,6 +14,7 @@ use std::thread;
 use bookctl::extensions;
 use bookctl::listings::{self, Listing, ListingKind};
 use bookctl::outputs::{self, Outcome};
+use bookctl::results::{self, KeyBuilder, Passed};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -53,6 +54,10 @@ fn every_extension_listing_runs_its_python_programs() {
     let libraries =
         extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build");
     let modules = tempfile::tempdir().expect("a temporary directory");
+    // A program that passed with this module, this listing folder and this
+    // interpreter is not run again (`BOOK_TEST_CACHE=off` runs everything).
+    let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/extensions"));
+    let python = python_identity();
     let mut programs = Vec::new();
     for listing in &listings {
         let ListingKind::Extension { module, .. } = &listing.kind else {
@@ -64,19 +69,37 @@ fn every_extension_listing_runs_its_python_programs() {
         extensions::stage(modules.path(), module, library).expect("the module is copied");
         let found = extensions::programs(listing).expect("the listing is readable");
         assert!(!found.is_empty(), "{} has no Python program", listing.id);
-        programs.extend(found.into_iter().map(|program| (listing, program)));
+        let listing_key = results::hash_tree(
+            KeyBuilder::new("extension program v1")
+                .part(python.as_bytes())
+                .part(&std::fs::read(library).expect("the built library is readable")),
+            &listing.dir,
+        )
+        .expect("the listing is readable");
+        for program in found {
+            let key = listing_key
+                .clone()
+                .part(file_name(&program).as_bytes())
+                .finish();
+            if !passed.contains(&key) {
+                programs.push((listing, program, key));
+            }
+        }
     }
 
     // All at once: most of them wait (for a child, a timer, a thread) more
     // than they compute, and their timings are masked.
     let problems = Mutex::new(Vec::new());
     thread::scope(|scope| {
-        for (listing, program) in &programs {
-            let (problems, modules) = (&problems, modules.path());
+        for (listing, program, key) in &programs {
+            let (problems, modules, passed) = (&problems, modules.path(), &passed);
             scope.spawn(move || {
                 let name = format!("{}/{}", listing.id, file_name(program));
                 let problem = match check(listing, program, modules) {
-                    Outcome::Matches | Outcome::Blessed => return,
+                    Outcome::Matches | Outcome::Blessed => {
+                        passed.insert(key);
+                        return;
+                    }
                     Outcome::Differs { expected, actual } => format!(
                         "{name}: output differs\n--- expected\n{expected}--- this run\n{actual}"
                     ),
@@ -92,6 +115,16 @@ fn every_extension_listing_runs_its_python_programs() {
         "{}\n(if the change is intended: cargo book outputs --bless -p ch06)",
         problems.join("\n\n")
     );
+}
+
+/// The interpreter the programs run on, as the record of passes keys it:
+/// its path and its full version.
+fn python_identity() -> String {
+    let output = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable, sys.version)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// `extensions::check`, with the program started at default signal
