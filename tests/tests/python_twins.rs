@@ -2,9 +2,15 @@
 //! timings the book quotes) must compute what their Rust listings compute.
 //! Without `python3` on the PATH the check is skipped, and says so.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bookctl::results::{self, Key, KeyBuilder, Passed};
+
+/// Every twin finishes in a second or two with the small arguments below.
+const LIMIT: Duration = Duration::from_secs(60);
 
 fn listing(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,33 +20,38 @@ fn listing(path: &str) -> std::path::PathBuf {
 
 #[test]
 fn no_gil_py_counts_the_same_primes_as_listing_1_3() {
-    let Some(stdout) = run_twin("ch01-threads/01-03-no-gil/no_gil.py", &["20000"]) else {
+    let Some(twin) = run_twin("ch01-threads/01-03-no-gil/no_gil.py", &["20000"]) else {
         return;
     };
-    assert_prime_count(&stdout, 20_000);
-    assert_has_lines(&stdout, &["1 thread ", "2 threads (halves) "]);
+    let stdout = &twin.stdout;
+    assert_prime_count(stdout, 20_000);
+    assert_has_lines(stdout, &["1 thread ", "2 threads (halves) "]);
+    twin.passed();
 }
 
 #[test]
 fn primes_pool_py_counts_the_same_primes_as_listing_2_3() {
     let script = "ch02-processes/02-03-primes-on-processes/primes_pool.py";
-    let Some(stdout) = run_twin(script, &["20000", "50", "500"]) else {
+    let Some(twin) = run_twin(script, &["20000", "50", "500"]) else {
         return;
     };
-    assert_prime_count(&stdout, 20_000);
+    let stdout = &twin.stdout;
+    assert_prime_count(stdout, 20_000);
     assert_has_lines(
-        &stdout,
+        stdout,
         &["1 thread ", "2 processes, 64 jobs ", "process pool "],
     );
+    twin.passed();
 }
 
 #[test]
 fn blocking_py_wakes_every_sleeper_in_both_arrangements() {
-    let Some(stdout) = run_twin("ch03-async/03-07-blocking/blocking.py", &["150"]) else {
+    let Some(twin) = run_twin("ch03-async/03-07-blocking/blocking.py", &["150"]) else {
         return;
     };
+    let stdout = &twin.stdout;
     assert_has_lines(
-        &stdout,
+        stdout,
         &[
             "asyncio, hog in a coroutine ",
             "asyncio, hog in asyncio.to_thread ",
@@ -54,25 +65,50 @@ fn blocking_py_wakes_every_sleeper_in_both_arrangements() {
         woke, 2,
         "both arrangements must wake all 1000 sleepers:\n{stdout}"
     );
+    twin.passed();
 }
 
 #[test]
 fn scale_py_wakes_every_task() {
-    let Some(stdout) = run_twin("ch03-async/03-08-scale/scale.py", &["1000", "10"]) else {
+    let Some(twin) = run_twin("ch03-async/03-08-scale/scale.py", &["1000", "10"]) else {
         return;
     };
-    assert_has_lines(&stdout, &["all 1000 woke after ", "peak memory "]);
+    let stdout = &twin.stdout;
+    assert_has_lines(stdout, &["all 1000 woke after ", "peak memory "]);
+    twin.passed();
+}
+
+/// What a twin printed, and how to record that it passed.
+struct Twin {
+    stdout: String,
+    key: Key,
+    record: Passed,
+}
+
+impl Twin {
+    /// Records the pass, so that a warm run skips the twin until its files
+    /// or the interpreter change. Call it after every assert.
+    fn passed(self) {
+        self.record.insert(&self.key);
+    }
 }
 
 /// Runs a Python twin with small arguments (this checks the program, not its
-/// speed) and returns what it printed, or `None` when there is no python3.
-fn run_twin(script: &str, args: &[&str]) -> Option<String> {
-    let output = match Command::new("python3")
-        .arg(listing(script))
-        .args(args)
+/// speed) and returns what it printed; `None` when there is no python3, or
+/// when this twin already passed with these files and this interpreter
+/// (`bookctl::results`; `BOOK_TEST_CACHE=off` runs it anyway). A twin that
+/// runs past `LIMIT` is killed and fails the test.
+fn run_twin(script: &str, args: &[&str]) -> Option<Twin> {
+    let path = listing(script);
+    let identity = match Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable, sys.version)"])
         .output()
     {
-        Ok(output) => output,
+        Ok(output) if output.status.success() => output.stdout,
+        Ok(output) => panic!(
+            "python3 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
         Err(error) => {
             // Straight to stderr: libtest would hide an `eprintln!` of a passing test.
             let _ = writeln!(
@@ -82,13 +118,60 @@ fn run_twin(script: &str, args: &[&str]) -> Option<String> {
             return None;
         }
     };
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(stdout)
+    let record = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/twins"));
+    let key = results::hash_tree(
+        KeyBuilder::new("python twin v1")
+            .part(&identity)
+            .part(script.as_bytes())
+            .part(args.join(" ").as_bytes()),
+        path.parent().expect("a twin lives in a listing's folder"),
+    )
+    .expect("the listing is readable")
+    .finish();
+    if record.contains(&key) {
+        return None;
+    }
+    let mut child = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{script} still running after {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = String::from_utf8_lossy(&stdout.join().expect("the reader thread")).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().expect("the reader thread")).into_owned();
+    assert!(status.success(), "{script} failed:\n{stdout}{stderr}");
+    Some(Twin {
+        stdout,
+        key,
+        record,
+    })
+}
+
+/// Reads a child's pipe to its end on a thread of its own, so that a full
+/// pipe cannot stop the child while the test waits for it.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            pipe.read_to_end(&mut bytes).expect("the pipe reads");
+        }
+        bytes
+    })
 }
 
 fn assert_prime_count(stdout: &str, limit: usize) {
