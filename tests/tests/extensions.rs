@@ -127,6 +127,150 @@ fn python_identity() -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Every CPython 3.11 or later with the GIL that this machine has: the
+/// pyenv interpreters and `python3.N` on the PATH, one per version.
+fn cpythons_from_3_11() -> Vec<(String, PathBuf)> {
+    let mut candidates: Vec<PathBuf> = (11..=20)
+        .map(|minor| PathBuf::from(format!("python3.{minor}")))
+        .collect();
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")));
+    if let Some(Ok(entries)) = pyenv.map(|root| std::fs::read_dir(root.join("versions"))) {
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|entry| Some(entry.ok()?.path().join("bin/python3")))
+            .collect();
+        found.sort();
+        candidates.extend(found);
+    }
+    let mut pythons: Vec<(String, PathBuf)> = Vec::new();
+    for python in candidates {
+        // The version, or nothing for an interpreter that is missing, older
+        // than 3.11 or free-threaded (abi3 does not load there before 3.15).
+        let Ok(output) = Command::new(&python)
+            .args([
+                "-c",
+                "import sys, sysconfig\n\
+                 if sys.version_info >= (3, 11) and not sysconfig.get_config_var('Py_GIL_DISABLED'):\n\
+                 \x20   print('%d.%d.%d' % sys.version_info[:3])",
+            ])
+            .output()
+        else {
+            continue;
+        };
+        let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if output.status.success()
+            && !version.is_empty()
+            && !pythons.iter().any(|(seen, _)| *seen == version)
+        {
+            pythons.push((version, python));
+        }
+    }
+    pythons
+}
+
+#[test]
+fn the_abi3_modules_run_on_every_cpython_from_3_11_here() {
+    // One abi3 build per module (`abi3-py311`) is the promise of Part 6's
+    // first page: the same library imports on 3.11, 3.12, 3.13 and 3.14.
+    // The test above runs the programs on `python3`; this one runs them on
+    // every other CPython 3.11+ it finds, against the same outputs.
+    // Every program on every interpreter takes minutes: `.ci/run` asks for
+    // it, a plain `cargo test` does not.
+    if std::env::var_os("BOOK_EVERY_PYTHON").is_none() {
+        skipped(
+            "the abi3 modules on every CPython 3.11+",
+            "set BOOK_EVERY_PYTHON=1 to run them (.ci/run does)",
+        );
+        return;
+    }
+    if let Some(reason) = extensions::python_missing() {
+        panic!("BOOK_EVERY_PYTHON is set, but {reason}");
+    }
+    let listings = extension_listings();
+    // `python3` ran them in the test above.
+    let python3 = Command::new(extensions::PYTHON)
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let pythons: Vec<(String, PathBuf)> = cpythons_from_3_11()
+        .into_iter()
+        .filter(|(version, _)| *version != python3)
+        .collect();
+    let versions: Vec<&str> = pythons
+        .iter()
+        .map(|(version, _)| version.as_str())
+        .collect();
+    let _ = writeln!(
+        std::io::stderr(),
+        "the abi3 modules run on CPython {} (python3 is {python3})",
+        versions.join(", ")
+    );
+    let packages: Vec<&str> = listings
+        .iter()
+        .filter_map(|listing| match &listing.kind {
+            ListingKind::Extension { package, .. } => Some(package.as_str()),
+            _ => None,
+        })
+        .collect();
+    let libraries =
+        extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build");
+    let modules = tempfile::tempdir().expect("a temporary directory");
+    let mut programs = Vec::new();
+    for listing in &listings {
+        let ListingKind::Extension { module, .. } = &listing.kind else {
+            continue;
+        };
+        let library = libraries
+            .get(module)
+            .unwrap_or_else(|| panic!("cargo built no library named {module}"));
+        extensions::stage(modules.path(), module, library).expect("the module is copied");
+        let found = extensions::programs(listing).expect("the listing is readable");
+        programs.extend(found.into_iter().map(|program| (listing, program)));
+    }
+    // One interpreter at a time, its programs at once (as above).
+    let mut problems = Vec::new();
+    for (version, python) in &pythons {
+        let found = Mutex::new(Vec::new());
+        thread::scope(|scope| {
+            for (listing, program) in &programs {
+                let (found, modules) = (&found, modules.path());
+                scope.spawn(move || {
+                    let name = format!("{}/{} on {version}", listing.id, file_name(program));
+                    let ListingKind::Extension { check, .. } = &listing.kind else {
+                        return;
+                    };
+                    let command = with_default_signals(extensions::command_with(
+                        python.as_os_str(),
+                        program,
+                        modules,
+                    ));
+                    let outcome = match outputs::run(command) {
+                        Ok(actual) => outputs::compare(
+                            check,
+                            &extensions::output_file(program),
+                            &actual,
+                            false,
+                        ),
+                        Err(reason) => Outcome::Failed(reason),
+                    };
+                    let problem = match outcome {
+                        Outcome::Matches | Outcome::Blessed => return,
+                        Outcome::Differs { expected, actual } => format!(
+                            "{name}: output differs\n--- expected\n{expected}--- this run\n{actual}"
+                        ),
+                        Outcome::Failed(reason) => format!("{name}: {reason}"),
+                    };
+                    found.lock().expect("no checker panicked").push(problem);
+                });
+            }
+        });
+        problems.extend(found.into_inner().expect("no checker panicked"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
 /// `extensions::check`, with the program started at default signal
 /// dispositions (see [`with_default_signals`]).
 fn check(listing: &Listing, program: &Path, modules: &Path) -> Outcome {

@@ -1,6 +1,7 @@
 //! The Python programs kept beside the listings (the "Python twins" whose
 //! timings the book quotes) must compute what their Rust listings compute.
-//! Without `python3` on the PATH the check is skipped, and says so.
+//! Without `python3` on the PATH the check is skipped, and says so; so are
+//! Part 4's gevent twins where python3 has no gevent.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -91,6 +92,65 @@ impl Twin {
     fn passed(self) {
         self.record.insert(&self.key);
     }
+}
+
+#[test]
+fn switching_py_wakes_every_sleeper_behind_every_hog() {
+    let script = "ch04-green/04-05-switching/switching.py";
+    let Some(stdout) = run_gevent_twin(script, &["100"]) else {
+        return;
+    };
+    assert!(
+        stdout.starts_with("100 greenlets sleep 50 ms; the hog works for 100 ms\n"),
+        "{stdout}"
+    );
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 5, "one row per hog, as Listing 4-5:\n{stdout}");
+    for row in rows {
+        assert!(
+            row.starts_with("gevent, ") && row.contains(" 100 woke, "),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn limits_py_parks_and_finishes_every_greenlet() {
+    let Some(stdout) = run_gevent_twin("ch04-green/04-07-limits/limits.py", &["500"]) else {
+        return;
+    };
+    assert_has_lines(
+        &stdout,
+        &[
+            "500 greenlets running and parked",
+            "spawn: ",
+            "memory: ",
+            "500 greenlets finished",
+        ],
+    );
+}
+
+/// [`run_twin`] for a twin that imports gevent: skipped, saying so, where
+/// python3 has no gevent, unless `BOOK_PYTHON_REQUIRED=1` (CI) makes that a
+/// failure.
+fn run_gevent_twin(script: &str, args: &[&str]) -> Option<String> {
+    let has_gevent = Command::new("python3")
+        .args(["-c", "import gevent"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_gevent {
+        let required = std::env::var_os("BOOK_PYTHON_REQUIRED").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "BOOK_PYTHON_REQUIRED=1 but python3 cannot import gevent"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {script}: python3 cannot import gevent"
+        );
+        return None;
+    }
+    run_twin(script, args)
 }
 
 /// Runs a Python twin with small arguments (this checks the program, not its

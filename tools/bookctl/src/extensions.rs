@@ -104,12 +104,17 @@ pub fn output_file(program: &Path) -> PathBuf {
 /// `python3 <program>` in the listing's folder, with `modules` (where
 /// [`stage`] put the libraries) first on `PYTHONPATH`.
 pub fn command(program: &Path, modules: &Path) -> Command {
+    command_with(PYTHON.as_ref(), program, modules)
+}
+
+/// [`command`], run by the interpreter `python` instead of `python3`.
+pub fn command_with(python: &std::ffi::OsStr, program: &Path, modules: &Path) -> Command {
     let mut path = OsString::from(modules);
     if let Some(existing) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
         path.push(":");
         path.push(existing);
     }
-    let mut command = Command::new(PYTHON);
+    let mut command = Command::new(python);
     command
         .arg(program.file_name().unwrap_or(program.as_os_str()))
         .current_dir(program.parent().unwrap_or(Path::new(".")))

@@ -4,7 +4,10 @@
 //! yields it, or hands its work to a std thread.
 //!
 //! `cargo run -p ch04-05-switching -- 1000` gives the hog 1,000 ms; the
-//! default is 100 ms, to keep the test suite's run short.
+//! default is 100 ms, to keep the test suite's run short. A second argument
+//! sets the number of worker threads (default 1):
+//! `cargo run --release -p ch04-05-switching -- 300 2` runs the same hogs on
+//! two workers.
 
 use std::hint::black_box;
 use std::io;
@@ -17,19 +20,21 @@ use may::go;
 const SLEEPERS: usize = 100;
 const NAP: Duration = Duration::from_millis(50);
 const DEFAULT_HOG_MS: u64 = 100;
+const DEFAULT_WORKERS: usize = 1;
 /// How long the cooperative hogs compute between two switch points.
 const SLICE: Duration = Duration::from_millis(1);
 
 fn main() -> io::Result<()> {
-    let hog = hog_from_args()?;
+    let (hog, workers) = parse_args(std::env::args().skip(1))?;
     // ANCHOR: config
-    // One worker thread, like gevent's one hub: set before the first `go!`,
-    // because the scheduler starts with the first coroutine.
-    may::config().set_workers(1);
+    // One worker thread by default, like gevent's one hub: set before the
+    // first `go!`, because the scheduler starts with the first coroutine.
+    may::config().set_workers(workers);
     // ANCHOR_END: config
     println!(
-        "{SLEEPERS} coroutines sleep {} ms on 1 worker; the hog works for {} ms",
+        "{SLEEPERS} coroutines sleep {} ms on {workers} worker{}; the hog works for {} ms",
         NAP.as_millis(),
+        if workers == 1 { "" } else { "s" },
         hog.as_millis()
     );
     // ANCHOR: variants
@@ -119,15 +124,65 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// The hog's duration in milliseconds from the first argument, if any.
-fn hog_from_args() -> io::Result<Duration> {
-    match std::env::args().nth(1) {
-        None => Ok(Duration::from_millis(DEFAULT_HOG_MS)),
-        Some(arg) => arg.parse().map(Duration::from_millis).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("expected the hog's duration in milliseconds, got {arg:?}"),
-            )
-        }),
+/// The hog's duration in milliseconds and the number of workers, from the
+/// first two arguments if given.
+fn parse_args(mut args: impl Iterator<Item = String>) -> io::Result<(Duration, usize)> {
+    let hog = match args.next() {
+        None => DEFAULT_HOG_MS,
+        Some(arg) => arg.parse().map_err(|_| {
+            invalid(format!(
+                "expected the hog's duration in milliseconds, got {arg:?}"
+            ))
+        })?,
+    };
+    let workers = match args.next() {
+        None => DEFAULT_WORKERS,
+        // may would run zero workers as "the number of CPUs": refuse it
+        // rather than measure something the label does not say.
+        Some(arg) => match arg.parse() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(invalid(format!(
+                    "expected a number of workers of at least 1, got {arg:?}"
+                )));
+            }
+        },
+    };
+    if let Some(extra) = args.next() {
+        return Err(invalid(format!("unexpected argument {extra:?}")));
+    }
+    Ok((Duration::from_millis(hog), workers))
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> io::Result<(Duration, usize)> {
+        parse_args(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn defaults_are_100_ms_on_one_worker() {
+        let (hog, workers) = parse(&[]).unwrap();
+        assert_eq!((hog, workers), (Duration::from_millis(100), 1));
+    }
+
+    #[test]
+    fn the_second_argument_sets_the_workers() {
+        let (hog, workers) = parse(&["300", "2"]).unwrap();
+        assert_eq!((hog, workers), (Duration::from_millis(300), 2));
+    }
+
+    #[test]
+    fn zero_workers_and_junk_are_refused() {
+        for bad in [&["100", "0"][..], &["100", "two"], &["x"], &["1", "2", "3"]] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use may::coroutine;
@@ -80,4 +81,30 @@ fn main() {
     assert_eq!(results, (0..12u64).map(|n| n * n).collect::<Vec<_>>());
     println!("{results:?}");
     println!("never more than {POOL_SIZE} jobs at once");
+
+    // Requirement 4: a job that panics loses its own result, and nothing
+    // else. Two slots and two panicking jobs: had each kept its slot, the
+    // feeder would wait for ever after the second, and the channel would
+    // never close. (Each panic's message goes to stderr, as any panic's
+    // does.)
+    let survivors = imap_unordered(2, (0..12u64).collect(), |n| {
+        assert!(n != 3 && n != 7, "job {n} fails on purpose");
+        n
+    });
+    let mut results = Vec::new();
+    loop {
+        // A bound on each wait, so that a lost slot fails here instead of
+        // hanging the program.
+        match survivors.recv_timeout(Duration::from_secs(10)) {
+            Ok(n) => results.push(n),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => panic!("the pool lost a slot"),
+        }
+    }
+    results.sort_unstable();
+    assert_eq!(results, [0, 1, 2, 4, 5, 6, 8, 9, 10, 11]);
+    println!(
+        "jobs 3 and 7 panicked; the other {} results came back",
+        results.len()
+    );
 }

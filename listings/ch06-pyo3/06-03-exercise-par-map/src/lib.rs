@@ -33,7 +33,8 @@ mod par_map {
             items.iter().map(|_| OnceLock::new()).collect();
         let next = AtomicUsize::new(0);
         // The lowest index whose call raised: once a worker knows of a
-        // failure, it starts no item after it.
+        // failure, it starts no new item after it (other workers may
+        // already have started later ones).
         let first_failure = AtomicUsize::new(usize::MAX);
 
         // Detach while the workers run: on the default build they need the
