@@ -520,7 +520,7 @@ async fn sigterm_lets_the_worker_process_finish_its_job() {
         return;
     };
     let mut conn = connection(&broker).await;
-    let mut worker = KillOnDrop(
+    let worker = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_ch08-01-stream-worker"))
             .args([&broker.url(), "--consumer", "terminated"])
             .stdout(Stdio::piped())
