@@ -561,7 +561,13 @@ async fn sigterm_during_a_cpu_bound_job_exits_after_the_grace_period() {
     let mut conn = connection(&broker).await;
     let worker = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_ch08-01-stream-worker"))
-            .args([&broker.url(), "--consumer", "computing", "--grace-ms", "200"])
+            .args([
+                &broker.url(),
+                "--consumer",
+                "computing",
+                "--grace-ms",
+                "200",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("the worker binary starts"),
@@ -644,7 +650,9 @@ async fn a_stale_job_behind_many_live_ones_is_claimed() {
     };
     let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
     let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg(&["GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">"])
+        .arg(&[
+            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
+        ])
         .query_async(&mut conn)
         .await
         .expect("XREADGROUP");
@@ -663,7 +671,11 @@ async fn a_stale_job_behind_many_live_ones_is_claimed() {
     let worker = spawn_worker(&broker, config);
     let done = wait_for_results(&mut conn, "results:count", 1, LIMIT).await;
     let report = stop(worker).await;
-    assert_eq!(done, Some(1), "the stale job was claimed and done: {report:?}");
+    assert_eq!(
+        done,
+        Some(1),
+        "the stale job was claimed and done: {report:?}"
+    );
     assert_eq!(results(&mut conn).await["stale"].worker, "claimer");
     let left = pending(&mut conn).await;
     assert_eq!(left.len(), 100, "the live consumer keeps its jobs");
