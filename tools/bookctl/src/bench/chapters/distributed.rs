@@ -84,7 +84,7 @@ pub fn distributed(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         .captures_iter(&runs[0])
         .map(|c| (c[1].to_owned(), c[2].to_owned(), c[3].to_owned()))
         .collect();
-    let mut table = Table::new(&["workload", "workers", "jobs", "jobs/s", "CPU per job"]);
+    let mut table = Table::new(&["workload: workers", "jobs", "jobs/s", "CPU per job"]);
     for (workload, workers, jobs) in &labels {
         let mut per_second = Vec::new();
         let mut cpu = Vec::new();
@@ -101,8 +101,7 @@ pub fn distributed(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         let per_second = Spread::of(&per_second).context("no runs")?;
         let cpu = Spread::of(&cpu).context("no runs")?;
         table.row(vec![
-            workload.clone(),
-            workers.clone(),
+            format!("{workload}: {workers}"),
             jobs.clone(),
             per_second.cell(|v| format!("{v:.0}")),
             cpu.cell(|v| format!("{v:.3} ms")),
