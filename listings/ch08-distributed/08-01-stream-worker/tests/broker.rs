@@ -686,3 +686,71 @@ async fn a_stale_job_behind_many_live_ones_is_claimed() {
     assert_eq!(left.len(), 100, "the live consumer keeps its jobs");
     assert!(left.iter().all(|p| p.1 == "alive"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_worker_claims_a_stale_job_behind_many_live_ones() {
+    let test = "the_python_worker_claims_a_stale_job_behind_many_live_ones";
+    if !python_with(test, "redis") {
+        return;
+    }
+    let Some(broker) = broker::for_test(test, Persistence::None) else {
+        return;
+    };
+    let mut conn = connection(&broker).await;
+    // As above: 100 live pending entries, then a stale one. The Python
+    // worker claims one entry per call, so each call scans 10 of them.
+    for job in square_jobs("busy", 100) {
+        enqueue(&mut conn, "jobs", &job).await.expect("XADD");
+    }
+    let stale = Job {
+        id: "stale".into(),
+        task: "square".into(),
+        arg: 7,
+    };
+    let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg(&[
+            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
+        ])
+        .query_async(&mut conn)
+        .await
+        .expect("XREADGROUP");
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&["jobs", "workers", "dead", "0", &stale_id, "IDLE", "3600000"])
+        .query_async(&mut conn)
+        .await
+        .expect("XCLAIM");
+
+    let worker = KillOnDrop(
+        Command::new("python3")
+            .args(["streams_worker.py", &broker.url()])
+            .current_dir(python_dir())
+            .env("CLAIM_IDLE_MS", "60000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 starts"),
+    );
+    let done = wait_for_results(&mut conn, "results:count", 1, LIMIT).await;
+    let pid = worker.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.expect("kill runs").success());
+    let output = tokio::task::spawn_blocking(move || wait_within(worker, LIMIT))
+        .await
+        .expect("the Python worker exits on SIGTERM");
+    assert_eq!(
+        done,
+        Some(1),
+        "the stale job was claimed and done: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "exited cleanly: {}", output.status);
+    assert!(
+        results(&mut conn).await["stale"]
+            .worker
+            .starts_with("python-")
+    );
+    let left = pending(&mut conn).await;
+    assert_eq!(left.len(), 100, "the live consumer keeps its jobs");
+    assert!(left.iter().all(|p| p.1 == "alive"));
+}
