@@ -108,8 +108,17 @@ pub fn distributed(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         ]);
     }
     let skipped = Regex::new(&format!("(?m){SKIPPED}")).context("a valid pattern")?;
+    // One note per reason: "Rows skipped (cpu: redis-py ×2, …): python3 …".
+    let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
     for c in skipped.captures_iter(&runs[0]) {
-        table.note(format!("{} {} skipped: {}.", &c[1], &c[2], &c[3]));
+        let row = format!("{}: {}", &c[1], &c[2]);
+        match reasons.iter_mut().find(|(reason, _)| reason == &c[3]) {
+            Some((_, rows)) => rows.push(row),
+            None => reasons.push((c[3].to_owned(), vec![row])),
+        }
+    }
+    for (reason, rows) in reasons {
+        table.note(format!("Rows skipped ({}): {reason}.", rows.join("; ")));
     }
 
     text += &format!(
