@@ -60,7 +60,7 @@ enum Command {
         quick: bool,
         /// Only this suite (repeatable): cpu, sleepers, echo, no-gil,
         /// false-sharing, process-pool, blocking, scale, switching,
-        /// may-limits, pyo3.
+        /// may-limits, pyo3, distributed.
         #[arg(long, value_name = "SUITE")]
         only: Vec<String>,
         /// Runs per figure, in interleaved rounds (default 5; --quick: 1).

@@ -54,10 +54,25 @@ def dead_letter(entry_id, fields, deliveries, reason):
         pipe.execute()
 
 
-def run(entry_id, fields, deliveries):
+def parse(fields):
+    """The job in an entry's fields, or None if they hold none: no `job`
+    field, not JSON, or JSON of another shape than the Rust `Job`."""
     try:
         job = json.loads(fields["job"])
     except (KeyError, ValueError):
+        return None
+    if not (isinstance(job, dict)
+            and isinstance(job.get("id"), str)
+            and isinstance(job.get("task"), str)
+            # A u64 in Rust; bool is a subclass of int in Python.
+            and type(job.get("arg")) is int and 0 <= job["arg"] < 2**64):
+        return None
+    return job
+
+
+def run(entry_id, fields, deliveries):
+    job = parse(fields)
+    if job is None:
         # Retrying cannot make it a job: set it aside at once.
         dead_letter(entry_id, fields, deliveries, "not a job")
         return
@@ -79,8 +94,12 @@ def run(entry_id, fields, deliveries):
 claim_cursor = "0-0"
 while not stopping:
     # First, entries another worker took and left unacknowledged too long.
-    claim_cursor, claimed, _ = broker.xautoclaim(
+    claim_cursor, claimed, trimmed = broker.xautoclaim(
         STREAM, GROUP, CONSUMER, CLAIM_IDLE_MS, claim_cursor, count=1)
+    if trimmed:
+        # Trimmed from the stream while pending: those jobs are gone.
+        print(f"{CONSUMER}: pending entries were trimmed from the stream: {trimmed}",
+              file=sys.stderr)
     if claimed:
         entry_id, fields = claimed[0]
         pending = broker.xpending_range(STREAM, GROUP, entry_id, entry_id, 1)

@@ -520,7 +520,7 @@ async fn sigterm_lets_the_worker_process_finish_its_job() {
         return;
     };
     let mut conn = connection(&broker).await;
-    let mut worker = KillOnDrop(
+    let worker = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_ch08-01-stream-worker"))
             .args([&broker.url(), "--consumer", "terminated"])
             .stdout(Stdio::piped())
@@ -561,7 +561,13 @@ async fn sigterm_during_a_cpu_bound_job_exits_after_the_grace_period() {
     let mut conn = connection(&broker).await;
     let worker = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_ch08-01-stream-worker"))
-            .args([&broker.url(), "--consumer", "computing", "--grace-ms", "200"])
+            .args([
+                &broker.url(),
+                "--consumer",
+                "computing",
+                "--grace-ms",
+                "200",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("the worker binary starts"),
@@ -612,18 +618,23 @@ async fn the_python_worker_dead_letters_an_entry_that_is_not_a_job() {
         .xadd("jobs", "*", &[("note", "no job field")])
         .await
         .expect("XADD");
+    // JSON, but not the shape of a `Job`, which the Rust worker rejects too.
+    let _: String = conn
+        .xadd("jobs", "*", &[("job", r#"["id", 7]"#)])
+        .await
+        .expect("XADD");
     let url = broker.url();
     tokio::task::spawn_blocking(move || run_python("streams_worker.py", &[&url, "--burst"]))
         .await
         .expect("the burst worker succeeds");
 
     let dead: StreamRangeReply = conn.xrange_all("jobs:dead").await.expect("XRANGE");
-    assert_eq!(dead.ids.len(), 2, "both entries set aside");
+    assert_eq!(dead.ids.len(), 3, "every entry set aside");
     for entry in &dead.ids {
         let reason: String = entry.get("reason").expect("a reason");
         assert_eq!(reason, "not a job");
     }
-    assert!(pending(&mut conn).await.is_empty(), "both acknowledged");
+    assert!(pending(&mut conn).await.is_empty(), "all acknowledged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -644,7 +655,9 @@ async fn a_stale_job_behind_many_live_ones_is_claimed() {
     };
     let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
     let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg(&["GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">"])
+        .arg(&[
+            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
+        ])
         .query_async(&mut conn)
         .await
         .expect("XREADGROUP");
@@ -663,8 +676,80 @@ async fn a_stale_job_behind_many_live_ones_is_claimed() {
     let worker = spawn_worker(&broker, config);
     let done = wait_for_results(&mut conn, "results:count", 1, LIMIT).await;
     let report = stop(worker).await;
-    assert_eq!(done, Some(1), "the stale job was claimed and done: {report:?}");
+    assert_eq!(
+        done,
+        Some(1),
+        "the stale job was claimed and done: {report:?}"
+    );
     assert_eq!(results(&mut conn).await["stale"].worker, "claimer");
+    let left = pending(&mut conn).await;
+    assert_eq!(left.len(), 100, "the live consumer keeps its jobs");
+    assert!(left.iter().all(|p| p.1 == "alive"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_worker_claims_a_stale_job_behind_many_live_ones() {
+    let test = "the_python_worker_claims_a_stale_job_behind_many_live_ones";
+    if !python_with(test, "redis") {
+        return;
+    }
+    let Some(broker) = broker::for_test(test, Persistence::None) else {
+        return;
+    };
+    let mut conn = connection(&broker).await;
+    // As above: 100 live pending entries, then a stale one. The Python
+    // worker claims one entry per call, so each call scans 10 of them.
+    for job in square_jobs("busy", 100) {
+        enqueue(&mut conn, "jobs", &job).await.expect("XADD");
+    }
+    let stale = Job {
+        id: "stale".into(),
+        task: "square".into(),
+        arg: 7,
+    };
+    let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg(&[
+            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
+        ])
+        .query_async(&mut conn)
+        .await
+        .expect("XREADGROUP");
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&["jobs", "workers", "dead", "0", &stale_id, "IDLE", "3600000"])
+        .query_async(&mut conn)
+        .await
+        .expect("XCLAIM");
+
+    let worker = KillOnDrop(
+        Command::new("python3")
+            .args(["streams_worker.py", &broker.url()])
+            .current_dir(python_dir())
+            .env("CLAIM_IDLE_MS", "60000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 starts"),
+    );
+    let done = wait_for_results(&mut conn, "results:count", 1, LIMIT).await;
+    let pid = worker.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.expect("kill runs").success());
+    let output = tokio::task::spawn_blocking(move || wait_within(worker, LIMIT))
+        .await
+        .expect("the Python worker exits on SIGTERM");
+    assert_eq!(
+        done,
+        Some(1),
+        "the stale job was claimed and done: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "exited cleanly: {}", output.status);
+    assert!(
+        results(&mut conn).await["stale"]
+            .worker
+            .starts_with("python-")
+    );
     let left = pending(&mut conn).await;
     assert_eq!(left.len(), 100, "the live consumer keeps its jobs");
     assert!(left.iter().all(|p| p.1 == "alive"));

@@ -141,6 +141,11 @@ const SUITES: &[Suite] = &[
         packages: &[],
         run: suite_pyo3::run,
     },
+    Suite {
+        name: "distributed",
+        packages: &["ch08-02-throughput"],
+        run: chapters::distributed,
+    },
 ];
 
 /// The names `--only` accepts.

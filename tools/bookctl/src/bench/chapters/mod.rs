@@ -6,13 +6,16 @@
 //! - [`shown`]: `no-gil.md`, `process-pool.md` show a whole median run;
 //! - [`lateness`]: `blocking.md`, `switching.md` tabulate lateness lines;
 //! - [`figures`]: `scale.md`, `may-limits.md` tabulate single figures;
-//! - [`false_sharing`]: `false-sharing.md`, one listing's two layouts.
+//! - [`false_sharing`]: `false-sharing.md`, one listing's two layouts;
+//! - [`distributed`]: `distributed.md`, Part 8's workers on a Redis stream.
 
+mod distributed;
 mod false_sharing;
 mod figures;
 mod lateness;
 mod shown;
 
+pub use distributed::distributed;
 pub use false_sharing::false_sharing;
 pub use figures::{may_limits, scale};
 pub use lateness::{blocking, switching};
