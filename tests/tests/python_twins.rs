@@ -97,9 +97,10 @@ impl Twin {
 #[test]
 fn switching_py_wakes_every_sleeper_behind_every_hog() {
     let script = "ch04-green/04-05-switching/switching.py";
-    let Some(stdout) = run_gevent_twin(script, &["100"]) else {
+    let Some(twin) = run_gevent_twin(script, &["100"]) else {
         return;
     };
+    let stdout = &twin.stdout;
     assert!(
         stdout.starts_with("100 greenlets sleep 50 ms; the hog works for 100 ms\n"),
         "{stdout}"
@@ -112,15 +113,16 @@ fn switching_py_wakes_every_sleeper_behind_every_hog() {
             "{row}"
         );
     }
+    twin.passed();
 }
 
 #[test]
 fn limits_py_parks_and_finishes_every_greenlet() {
-    let Some(stdout) = run_gevent_twin("ch04-green/04-07-limits/limits.py", &["500"]) else {
+    let Some(twin) = run_gevent_twin("ch04-green/04-07-limits/limits.py", &["500"]) else {
         return;
     };
     assert_has_lines(
-        &stdout,
+        &twin.stdout,
         &[
             "500 greenlets running and parked",
             "spawn: ",
@@ -128,12 +130,13 @@ fn limits_py_parks_and_finishes_every_greenlet() {
             "500 greenlets finished",
         ],
     );
+    twin.passed();
 }
 
 /// [`run_twin`] for a twin that imports gevent: skipped, saying so, where
 /// python3 has no gevent, unless `BOOK_PYTHON_REQUIRED=1` (CI) makes that a
 /// failure.
-fn run_gevent_twin(script: &str, args: &[&str]) -> Option<String> {
+fn run_gevent_twin(script: &str, args: &[&str]) -> Option<Twin> {
     let has_gevent = Command::new("python3")
         .args(["-c", "import gevent"])
         .output()
