@@ -49,17 +49,6 @@ impl Pool {
                 "a pool needs at least one worker",
             ));
         }
-        // Start them all before anything else, so that a program that cannot
-        // run is the constructor's error and not every job's. They start up
-        // side by side; then each must greet. On an error, the processes
-        // started so far are dropped, which reaps them.
-        let processes = (0..workers)
-            .map(|_| WorkerProcess::spawn(&command))
-            .collect::<io::Result<Vec<_>>>()?
-            .into_iter()
-            .map(WorkerProcess::ready)
-            .collect::<io::Result<Vec<_>>>()?;
-
         let (sender, receiver) = mpsc::channel();
         // A `Receiver` cannot be cloned: the dispatchers share it behind a
         // mutex, as the threads of Listing 1-9 do.
@@ -68,25 +57,50 @@ impl Pool {
             jobs: Some(sender),
             dispatchers: Vec::with_capacity(workers),
             workers: Arc::new(Mutex::new(Workers {
-                pids: processes.iter().map(|worker| Some(worker.pid())).collect(),
+                pids: vec![None; workers],
                 terminated: false,
             })),
             next_id: AtomicU64::new(0),
         };
-        for (slot, worker) in processes.into_iter().enumerate() {
-            let dispatcher = Dispatcher {
+        // Each dispatcher starts its own worker, so that every worker is
+        // started by a thread that lives as long as the pool: on Linux a
+        // worker dies with the thread that started it (`worker::serve`).
+        // They start up side by side, and each reports back once.
+        let (started, reports) = mpsc::channel();
+        for slot in 0..workers {
+            let mut dispatcher = Dispatcher {
                 slot,
                 command: command.clone(),
-                worker: Some(worker),
+                worker: None,
                 workers: Arc::clone(&pool.workers),
             };
             let jobs = Arc::clone(&receiver);
+            let started = started.clone();
             // If this fails, `pool` is dropped, which stops the dispatchers
             // already running, and they stop their workers.
             let handle = thread::Builder::new()
                 .name(format!("pool-dispatcher-{slot}"))
-                .spawn(move || dispatcher.run(&jobs))?;
+                .spawn(move || match dispatcher.start_worker() {
+                    Ok(worker) => {
+                        dispatcher.worker = Some(worker);
+                        let _ = started.send(Ok(()));
+                        // The constructor waits until every report is in,
+                        // that is until every sender is gone.
+                        drop(started);
+                        dispatcher.run(&jobs);
+                    }
+                    Err(error) => {
+                        let _ = started.send(Err(error));
+                    }
+                })?;
             pool.dispatchers.push(handle);
+        }
+        drop(started);
+        // A program that cannot run is the constructor's error and not every
+        // job's. On an error, `pool` is dropped: the dispatchers whose
+        // worker did start stop it and reap it.
+        for report in reports {
+            report?;
         }
         Ok(pool)
     }

@@ -14,6 +14,10 @@ use crate::wire::{self, Outcome};
 /// [`WorkerCommand::current_exe`] starts it.
 pub const WORKER_ARG: &str = "--worker";
 
+/// The environment variable in which the pool tells a worker its own process
+/// id, so that the worker can tell whether its parent is still the pool.
+pub(crate) const PARENT_ENV: &str = "PROCESS_POOL_PARENT";
+
 /// How long a worker may take to exit once it has been asked to (its input
 /// closed), or once its output has ended, before it is killed.
 pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -62,7 +66,8 @@ impl WorkerCommand {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             // A worker's stderr is the parent's: a job may log there.
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::inherit())
+            .env(PARENT_ENV, std::process::id().to_string());
         // Each worker leads a process group of its own, which the programs its
         // jobs start join. Ctrl-C in a terminal signals the foreground group,
         // the parent's: the parent decides what its workers do about it

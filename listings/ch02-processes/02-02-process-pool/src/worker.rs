@@ -18,6 +18,10 @@ pub fn serve(run_job: impl Fn(&str, &str) -> Result<String, String>) -> io::Resu
     // The default hook would print the panic on stderr; this one keeps the
     // message so that the pool can hand it to whoever submitted the job.
     panic::set_hook(Box::new(remember_panic));
+    if !die_with_parent()? {
+        // The pool is already gone: there is nobody to serve.
+        return Ok(());
+    }
     let (requests, mut replies) = take_wire()?;
     answer(&mut replies, wire::GREETING)?;
 
@@ -43,6 +47,41 @@ pub fn serve(run_job: impl Fn(&str, &str) -> Result<String, String>) -> io::Resu
     Ok(())
 }
 // ANCHOR_END: serve
+
+// ANCHOR: die_with_parent
+/// Asks Linux to kill this worker with SIGKILL when the pool that started it
+/// dies, even by SIGKILL, which runs no code in the pool. Without it, a worker
+/// in the middle of a long job would run on as an orphan, and notice that the
+/// pool is gone only when it tries to answer. Returns `false` if the pool
+/// died before the request was made, which the kernel would not report.
+///
+/// The "parent" of the parent-death signal is the *thread* that started the
+/// worker, which is why each dispatcher thread starts its own. A program not
+/// started by a pool (no [`PARENT_ENV`](crate::process::PARENT_ENV)) is left
+/// alone.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn die_with_parent() -> io::Result<bool> {
+    use rustix::process::{Signal, set_parent_process_death_signal};
+
+    let Some(pool) = std::env::var(crate::process::PARENT_ENV)
+        .ok()
+        .and_then(|pid| pid.parse::<u32>().ok())
+    else {
+        return Ok(true);
+    };
+    set_parent_process_death_signal(Some(Signal::KILL))?;
+    // If the pool died before that call, this worker was handed to another
+    // parent (init, or a subreaper) and no signal will come: check.
+    Ok(std::os::unix::process::parent_id() == pool)
+}
+// ANCHOR_END: die_with_parent
+
+/// Other systems have no parent-death signal: there a worker notices that
+/// the pool is gone when its input ends or when it fails to answer.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn die_with_parent() -> io::Result<bool> {
+    Ok(true)
+}
 
 /// Writes one line to the pool in a single `write`.
 fn answer(replies: &mut impl Write, line: &str) -> io::Result<()> {
