@@ -637,6 +637,33 @@ async fn the_python_worker_dead_letters_an_entry_that_is_not_a_job() {
     assert!(pending(&mut conn).await.is_empty(), "all acknowledged");
 }
 
+/// 100 jobs delivered to a live consumer, `alive`, which is busy with them,
+/// and, last in the pending list, the job `stale`, whose consumer died an
+/// hour ago: only a claimer that follows XAUTOCLAIM's cursor reaches it.
+async fn stale_job_behind_live_ones(conn: &mut MultiplexedConnection) {
+    for job in square_jobs("busy", 100) {
+        enqueue(conn, "jobs", &job).await.expect("XADD");
+    }
+    let stale = Job {
+        id: "stale".into(),
+        task: "square".into(),
+        arg: 7,
+    };
+    let stale_id = enqueue(conn, "jobs", &stale).await.expect("XADD");
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg(&[
+            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
+        ])
+        .query_async(conn)
+        .await
+        .expect("XREADGROUP");
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&["jobs", "workers", "dead", "0", &stale_id, "IDLE", "3600000"])
+        .query_async(conn)
+        .await
+        .expect("XCLAIM");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_job_behind_many_live_ones_is_claimed() {
     let test = "a_stale_job_behind_many_live_ones_is_claimed";
@@ -644,29 +671,7 @@ async fn a_stale_job_behind_many_live_ones_is_claimed() {
         return;
     };
     let mut conn = connection(&broker).await;
-    // 100 jobs delivered to a live consumer, which is busy with them...
-    for job in square_jobs("busy", 100) {
-        enqueue(&mut conn, "jobs", &job).await.expect("XADD");
-    }
-    let stale = Job {
-        id: "stale".into(),
-        task: "square".into(),
-        arg: 7,
-    };
-    let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg(&[
-            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
-        ])
-        .query_async(&mut conn)
-        .await
-        .expect("XREADGROUP");
-    // ...and, last in the pending list, one whose consumer died an hour ago.
-    let _: redis::Value = redis::cmd("XCLAIM")
-        .arg(&["jobs", "workers", "dead", "0", &stale_id, "IDLE", "3600000"])
-        .query_async(&mut conn)
-        .await
-        .expect("XCLAIM");
+    stale_job_behind_live_ones(&mut conn).await;
 
     // Eight slots: one XAUTOCLAIM call scans 80 pending entries, and the
     // stale one is the 101st. Only a worker that keeps the cursor gets there.
@@ -697,29 +702,9 @@ async fn the_python_worker_claims_a_stale_job_behind_many_live_ones() {
         return;
     };
     let mut conn = connection(&broker).await;
-    // As above: 100 live pending entries, then a stale one. The Python
-    // worker claims one entry per call, so each call scans 10 of them.
-    for job in square_jobs("busy", 100) {
-        enqueue(&mut conn, "jobs", &job).await.expect("XADD");
-    }
-    let stale = Job {
-        id: "stale".into(),
-        task: "square".into(),
-        arg: 7,
-    };
-    let stale_id = enqueue(&mut conn, "jobs", &stale).await.expect("XADD");
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg(&[
-            "GROUP", "workers", "alive", "COUNT", "101", "STREAMS", "jobs", ">",
-        ])
-        .query_async(&mut conn)
-        .await
-        .expect("XREADGROUP");
-    let _: redis::Value = redis::cmd("XCLAIM")
-        .arg(&["jobs", "workers", "dead", "0", &stale_id, "IDLE", "3600000"])
-        .query_async(&mut conn)
-        .await
-        .expect("XCLAIM");
+    // The Python worker claims one entry per call, so each call scans 10
+    // pending entries.
+    stale_job_behind_live_ones(&mut conn).await;
 
     let worker = KillOnDrop(
         Command::new("python3")
