@@ -30,6 +30,19 @@ fn extension_listings() -> Vec<Listing> {
         .collect()
 }
 
+/// Builds every extension listing's module with cargo: the built library
+/// of each, by module name.
+fn build_modules(listings: &[Listing]) -> std::collections::HashMap<String, PathBuf> {
+    let packages: Vec<&str> = listings
+        .iter()
+        .filter_map(|listing| match &listing.kind {
+            ListingKind::Extension { package, .. } => Some(package.as_str()),
+            _ => None,
+        })
+        .collect();
+    extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build")
+}
+
 /// Says on stderr that a check was skipped, and why (libtest hides an
 /// `eprintln!` of a passing test, so straight to stderr).
 fn skipped(what: &str, reason: &str) {
@@ -44,15 +57,7 @@ fn every_extension_listing_runs_its_python_programs() {
         skipped("the Python programs of Part 6's extension modules", &reason);
         return;
     }
-    let packages: Vec<&str> = listings
-        .iter()
-        .filter_map(|listing| match &listing.kind {
-            ListingKind::Extension { package, .. } => Some(package.as_str()),
-            _ => None,
-        })
-        .collect();
-    let libraries =
-        extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build");
+    let libraries = build_modules(&listings);
     let modules = tempfile::tempdir().expect("a temporary directory");
     // A program that passed with this module, this listing folder and this
     // interpreter is not run again (`BOOK_TEST_CACHE=off` runs everything).
@@ -207,15 +212,7 @@ fn the_abi3_modules_run_on_every_cpython_from_3_11_here() {
         "the abi3 modules run on CPython {} (python3 is {python3})",
         versions.join(", ")
     );
-    let packages: Vec<&str> = listings
-        .iter()
-        .filter_map(|listing| match &listing.kind {
-            ListingKind::Extension { package, .. } => Some(package.as_str()),
-            _ => None,
-        })
-        .collect();
-    let libraries =
-        extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build");
+    let libraries = build_modules(&listings);
     let modules = tempfile::tempdir().expect("a temporary directory");
     let mut programs = Vec::new();
     for listing in &listings {
