@@ -1,7 +1,7 @@
 //! `no-gil.md` and `process-pool.md`: several runs of a listing and its
 //! Python twin, and the whole output of each one's median run.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::{outputs, spread_figure, versions};
 use crate::bench::markdown::{self, Table};
@@ -18,9 +18,19 @@ fn ceiling(bench: &Bench) -> f64 {
     crate::bench::suite_cpu::ceiling(bench.machine.cores)
 }
 
-/// `runs` runs of `program` whose every speedup line is at most the ceiling
-/// (in a full run), and how many runs above it were discarded (at most
-/// `runs` of them, then the suite stops: the machine is too busy to measure).
+/// The runs of one program kept for a table: how many of them were run
+/// again for a speedup above the ceiling, and how many stayed above it.
+struct Kept {
+    runs: Vec<String>,
+    rerun: usize,
+    above: usize,
+}
+
+/// `runs` runs of `program`. A run with a speedup line above the ceiling (in
+/// a full run) is run again, up to `runs` times in all; after that a run
+/// above the ceiling is kept, and counted, so that a row whose runs are all
+/// above it (a machine whose speed drifts between the serial and the parallel
+/// part) is shown and named rather than lost.
 fn outputs_under_ceiling(
     bench: &Bench,
     progress: &Progress,
@@ -28,10 +38,13 @@ fn outputs_under_ceiling(
     program: &Program,
     runs: usize,
     key: &'static str,
-) -> Result<(Vec<String>, usize)> {
-    let mut kept = Vec::new();
-    let mut discarded = 0;
-    while kept.len() < runs {
+) -> Result<Kept> {
+    let mut kept = Kept {
+        runs: Vec::new(),
+        rerun: 0,
+        above: 0,
+    };
+    while kept.runs.len() < runs {
         let output = outputs(progress, what, program, 1, speedup_summary(key))?.remove(0);
         let ceiling = ceiling(bench);
         let highest = lines(&output)
@@ -43,36 +56,53 @@ fn outputs_under_ceiling(
         match highest {
             // A quick run's millisecond timings are noise: no ceiling there.
             Some(above) if above > ceiling && !bench.quick => {
-                discarded += 1;
-                eprintln!(
-                    "{what}: {above:.2}x is above the {ceiling:.2}x ceiling; running it again"
-                );
-                if discarded > runs {
-                    bail!(
-                        "`{}` reported speedups above the {ceiling:.2}x ceiling of 2 workers \
-                         {discarded} times: the machine is too busy to measure; run again on a \
-                         quiet machine",
-                        program.display()
+                if kept.rerun < runs {
+                    kept.rerun += 1;
+                    eprintln!(
+                        "{what}: {above:.2}x is above the {ceiling:.2}x ceiling; running it again"
                     );
+                } else {
+                    kept.above += 1;
+                    eprintln!(
+                        "{what}: {above:.2}x is above the {ceiling:.2}x ceiling after {runs} \
+                         re-runs; kept, and named in the text"
+                    );
+                    kept.runs.push(output);
                 }
             }
-            _ => kept.push(output),
+            _ => kept.runs.push(output),
         }
     }
-    Ok((kept, discarded))
+    Ok(kept)
 }
 
-/// ` (N runs above the ceiling were run again)`, or nothing.
-fn discarded_note(discarded: usize) -> String {
-    match discarded {
-        0 => String::new(),
-        1 => " (one run above the ceiling of two workers, its serial part slowed by \
-               other work on the machine, was run again)"
-            .to_owned(),
-        n => format!(
-            " ({n} runs above the ceiling of two workers, their serial part slowed by \
-             other work on the machine, were run again)"
-        ),
+/// What the ceiling did to a program's runs, in parentheses, or nothing.
+fn discarded_note(kept: &Kept) -> String {
+    let ceiling = "the ceiling of two workers";
+    let rerun = match kept.rerun {
+        0 => None,
+        1 => Some(format!(
+            "one run above {ceiling}, its serial part slowed by other work on the machine \
+             or by the machine's own drift, was run again"
+        )),
+        n => Some(format!(
+            "{n} runs above {ceiling}, their serial part slowed by other work on the machine \
+             or by the machine's own drift, were run again"
+        )),
+    };
+    let above = match kept.above {
+        0 => None,
+        1 => Some(format!(
+            "one run stayed above {ceiling} after that and is kept"
+        )),
+        n => Some(format!(
+            "{n} runs stayed above {ceiling} after that and are kept"
+        )),
+    };
+    match (rerun, above) {
+        (None, None) => String::new(),
+        (Some(one), None) | (None, Some(one)) => format!(" ({one})"),
+        (Some(rerun), Some(above)) => format!(" ({rerun}; {above})"),
     }
 }
 
@@ -166,9 +196,8 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut progress = Progress::new(suite, 2);
     progress.next();
     let rust = bench.exe("ch01-03-no-gil")?;
-    let (rust_runs, rust_discarded) =
-        outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
-    let rust_output = median_run(&rust_runs, key, "ch01-03-no-gil")?;
+    let rust_kept = outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
+    let rust_output = median_run(&rust_kept.runs, key, "ch01-03-no-gil")?;
     progress.next();
     let mut python_runs: Option<Vec<String>> = None;
     let python = match bench.python.shown() {
@@ -177,8 +206,8 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 .script(interpreter, &format!("{dir}/no_gil.py"))
                 .arg(limit);
             let what = interpreter.name();
-            let (runs, _) =
-                outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
+            let runs =
+                outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?.runs;
             python_runs = Some(runs.clone());
             Some((median_run(&runs, key, "no_gil.py")?.to_owned(), interpreter))
         }
@@ -198,7 +227,7 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                     interpreter.name()
                 ))
                 .unwrap_or_default(),
-            discarded_note(rust_discarded),
+            discarded_note(&rust_kept),
         );
     }
     text += "\n```text\n$ cargo run --release -p ch01-03-no-gil\n";
@@ -217,7 +246,7 @@ pub fn no_gil(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         text += &format!("\n{NO_PYTHON}\n");
     }
     let python_name = python.as_ref().map(|(_, interpreter)| interpreter.name());
-    let mut programs: Vec<(&str, &[String])> = vec![("ch01-03-no-gil", &rust_runs)];
+    let mut programs: Vec<(&str, &[String])> = vec![("ch01-03-no-gil", &rust_kept.runs)];
     if let (Some(name), Some(runs)) = (&python_name, &python_runs) {
         programs.push((name.as_str(), runs));
     }
@@ -254,22 +283,20 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     let mut progress = Progress::new(suite, 2 + START_METHODS.len() * bench.pythons().len());
     progress.next();
     let rust = bench.exe("ch02-03-primes-on-processes")?;
-    let (rust_runs, rust_discarded) =
-        outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
+    let rust_kept = outputs_under_ceiling(bench, &progress, "rust", &rust, bench.runs, key)?;
     progress.next();
     let shown = match bench.python.shown() {
         Some(interpreter) => {
             let program = bench.script(interpreter, &script).args(python_args);
             let what = interpreter.name();
-            let (runs, discarded) =
-                outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
+            let kept = outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
             let start_method = Program::new(&interpreter.path)
                 .args([
                     "-c",
                     "import multiprocessing; print(multiprocessing.get_start_method())",
                 ])
                 .run()?;
-            Some((runs, discarded, interpreter, start_method.trim().to_owned()))
+            Some((kept, interpreter, start_method.trim().to_owned()))
         }
         None => None,
     };
@@ -279,7 +306,11 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
         "one tiny job at a time",
         "many tiny jobs at once (map)",
     ]);
-    let mut methods_discarded = 0;
+    let mut methods_kept = Kept {
+        runs: Vec::new(),
+        rerun: 0,
+        above: 0,
+    };
     for interpreter in bench.pythons() {
         for method in START_METHODS {
             progress.next();
@@ -288,9 +319,10 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
                 .args(method_args)
                 .arg(method);
             let what = format!("{}, {method}", interpreter.name());
-            let (runs, discarded) =
+            let Kept { runs, rerun, above } =
                 outputs_under_ceiling(bench, &progress, &what, &program, bench.runs, key)?;
-            methods_discarded += discarded;
+            methods_kept.rerun += rerun;
+            methods_kept.above += above;
             let name = program.display();
             let speedups: Vec<f64> = runs.iter().filter_map(|run| speedup(run, key)).collect();
             let speedup = Spread::of(&speedups).context("no runs")?;
@@ -312,7 +344,7 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     };
     let method = shown
         .as_ref()
-        .map(|(_, _, interpreter, method)| {
+        .map(|(_, interpreter, method)| {
             format!("{}'s default start method is {method}.", interpreter.name())
         })
         .unwrap_or_default();
@@ -324,23 +356,24 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
     text += &format!(
         "The process pool's speedup in {} of the Rust program{}:\n{}",
         count_word(bench.runs),
-        discarded_note(rust_discarded),
-        speedups(&rust_runs)
+        discarded_note(&rust_kept),
+        speedups(&rust_kept.runs)
     );
-    if let Some((runs, discarded, interpreter, _)) = &shown {
+    if let Some((kept, interpreter, _)) = &shown {
         text += &format!(
             "; in {} of the Python program on {}{}: {}",
-            count_word(runs.len()),
+            count_word(kept.runs.len()),
             interpreter.name(),
-            discarded_note(*discarded),
-            speedups(runs)
+            discarded_note(kept),
+            speedups(&kept.runs)
         );
     }
     text += ".\nEach program's median run (by that speedup) is shown.\n\n```text\n";
     text += "$ cargo run --release -p ch02-03-primes-on-processes\n";
-    text += median_run(&rust_runs, key, "ch02-03-primes-on-processes")?.trim_end();
+    text += median_run(&rust_kept.runs, key, "ch02-03-primes-on-processes")?.trim_end();
     text += "\n";
-    if let Some((runs, ..)) = &shown {
+    if let Some((kept, ..)) = &shown {
+        let runs = &kept.runs;
         let args: String = python_args.iter().map(|a| format!(" {a}")).collect();
         text += &format!(
             "\n$ python3 primes_pool.py{args}\n{}\n",
@@ -362,7 +395,7 @@ pub fn process_pool(bench: &Bench, suite: &'static str) -> Result<Vec<Output>> {
             markdown::thousands(method_args[2].parse().unwrap_or(0.0)),
             method_args.join(" "),
             markdown::runs(bench.runs),
-            discarded_note(methods_discarded),
+            discarded_note(&methods_kept),
         );
         text += &methods.render();
     }
@@ -405,6 +438,20 @@ mod tests {
             spread_figure(AT_ONCE, &runs, "t").expect("found").median,
             95.84
         );
+    }
+
+    #[test]
+    fn the_note_names_reruns_and_runs_kept_above_the_ceiling() {
+        let kept = |rerun, above| Kept {
+            runs: Vec::new(),
+            rerun,
+            above,
+        };
+        assert_eq!(discarded_note(&kept(0, 0)), "");
+        assert!(discarded_note(&kept(1, 0)).contains("one run above"));
+        let both = discarded_note(&kept(5, 2));
+        assert!(both.contains("5 runs above"), "{both}");
+        assert!(both.contains("2 runs stayed above"), "{both}");
     }
 
     #[test]
