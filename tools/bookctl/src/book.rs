@@ -8,7 +8,14 @@ use mdbook_driver::builtin_renderers::MarkdownRenderer;
 
 use crate::diagnostics::capture_warnings;
 use crate::error::BookError;
+use crate::i18n;
 use crate::includes;
+use polib::catalog::Catalog;
+
+/// The Chinese edition's title and description (`book.toml` holds the
+/// English ones; gettext translates chapters, not configuration).
+const TITLE_ZH: &str = "写给 Python 程序员的 Rust 并发";
+const DESCRIPTION_ZH: &str = "线程、进程、asyncio 和 gevent，以及在 Rust 中如何用 std::thread、rayon、tokio 和 may 做同样的事。每个示例都经过编译、运行和测试。";
 
 /// A chapter after mdBook's link preprocessor ran: every `{{#include}}` and
 /// `{{#rustdoc_include}}` replaced by what the reader sees.
@@ -76,6 +83,32 @@ impl Book {
         Ok(chapters_of(book.iter()))
     }
 
+    /// Every message of the English chapters and titles that the Chinese
+    /// edition's catalogue must translate, in book order.
+    pub fn messages(&self) -> Result<Vec<i18n::Source>, BookError> {
+        let items: Vec<&BookItem> = self.mdbook.iter().collect();
+        let source_dir = self.mdbook.config.book.src.display().to_string();
+        i18n::template(&items, &source_dir)
+    }
+
+    /// The Chinese edition: the chapters and titles translated by
+    /// `catalogue` (before mdBook expands their includes, so that included
+    /// code and tables reach the page as they are), with `<html lang="zh-CN">`;
+    /// `cargo book build` renders it into `zh-CN/` under the English book.
+    pub fn translated(mut self, mut catalogue: Catalog) -> Result<Book, BookError> {
+        mdbook_i18n_helpers::gettext::add_stripped_summary_translations(&mut catalogue);
+        mdbook_i18n_helpers::gettext::translate_book(&catalogue, &mut self.mdbook.book).map_err(
+            |error| BookError::I18n {
+                what: "translating the chapters".to_owned(),
+                reason: format!("{error:#}"),
+            },
+        )?;
+        self.mdbook.config.book.language = Some(i18n::LANGUAGE.to_owned());
+        self.mdbook.config.book.title = Some(TITLE_ZH.to_owned());
+        self.mdbook.config.book.description = Some(DESCRIPTION_ZH.to_owned());
+        Ok(self)
+    }
+
     /// Leaves the search index out of the next rendering. It is most of
     /// the rendering time and has no links, so the test suite's link check
     /// skips it; `cargo book build` always builds it.
@@ -132,6 +165,23 @@ impl Book {
         )?;
         Ok(output)
     }
+}
+
+/// Renders the English book into `destination` (or `book.toml`'s build
+/// directory) and then the Chinese edition into its `zh-CN/`, each loaded
+/// afresh and passed through `adjust` (for example to leave out the search
+/// index). Returns the English book's directory.
+pub fn render_editions(
+    root: &Path,
+    destination: Option<&Path>,
+    adjust: impl Fn(Book) -> Result<Book, BookError>,
+) -> Result<PathBuf, BookError> {
+    let catalogue = i18n::load(&i18n::catalogue_path(root))?;
+    let html = adjust(Book::open(root)?)?.render_html(destination)?;
+    let chinese = adjust(Book::open(root)?.translated(catalogue)?)?
+        .render_html(Some(&html.join(i18n::LANGUAGE)))?;
+    i18n::search::rebuild_index(&chinese)?;
+    Ok(html)
 }
 
 /// mdBook empties its output directory before it renders. Refuse to render

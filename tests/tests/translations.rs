@@ -1,0 +1,113 @@
+//! The Chinese edition is kept in step with the English: every message of
+//! the English chapters has a translation in `po/zh-CN.po` that is neither
+//! empty nor fuzzy, each translation uses the glossary's Chinese for the
+//! glossary terms its English uses, and translating leaves every code block
+//! exactly as the English has it (the code, and so its tests, are shared).
+//!
+//! After editing the English, `cargo book translations update` adds the new
+//! and changed messages to the catalogue; `cargo book translations check`
+//! lists what is left to translate, as this test does.
+
+use std::path::Path;
+
+use bookctl::{Book, i18n};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives inside the book's root")
+}
+
+fn listed<T: std::fmt::Display>(items: &[T]) -> String {
+    let shown: Vec<String> = items.iter().take(40).map(ToString::to_string).collect();
+    let more = items.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!("\n… and {more} more")
+    } else {
+        String::new()
+    };
+    format!("{}{tail}", shown.join("\n"))
+}
+
+#[test]
+fn every_message_is_translated_and_none_is_fuzzy() {
+    let sources = Book::open(root())
+        .and_then(|book| book.messages())
+        .expect("the book loads");
+    let catalogue =
+        i18n::load(&i18n::catalogue_path(root())).expect("po/zh-CN.po is a valid catalogue");
+    let gaps = i18n::gaps(&sources, &catalogue);
+    assert!(
+        gaps.is_empty(),
+        "{} of {} messages of the English have no translation in po/zh-CN.po \
+         (run `cargo book translations update`, then translate them):\n{}",
+        gaps.len(),
+        sources.len(),
+        listed(&gaps)
+    );
+}
+
+#[test]
+fn translations_use_the_glossary_terms() {
+    let sources = Book::open(root())
+        .and_then(|book| book.messages())
+        .expect("the book loads");
+    let path = i18n::catalogue_path(root());
+    let text = std::fs::read_to_string(&path).expect("po/zh-CN.po is readable");
+    let catalogue = i18n::load(&path).expect("po/zh-CN.po is a valid catalogue");
+    let glossary = std::fs::read_to_string(root().join("src/appendix/glossary.md"))
+        .expect("the glossary is readable");
+    let terms = i18n::glossary(&glossary);
+    assert!(terms.len() >= 40, "the glossary's tables were not read");
+    let found = i18n::glossary_gaps(&text, &sources, &catalogue, &terms);
+    assert!(
+        found.is_empty(),
+        "{} translations lack the glossary's Chinese for a term their English uses \
+         (where the English uses the word in its ordinary sense, say so in a \
+         translator comment on the entry: `# glossary: WORD`):\n{}",
+        found.len(),
+        listed(&found)
+    );
+}
+
+/// The code blocks of a chapter, in order.
+fn code_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for event in Parser::new_ext(markdown, Options::all()) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => current = Some(String::new()),
+            Event::Text(text) => {
+                if let Some(block) = current.as_mut() {
+                    block.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => blocks.extend(current.take()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn translating_leaves_every_code_block_as_it_is() {
+    let english = Book::open(root()).expect("the book loads");
+    let catalogue =
+        i18n::load(&i18n::catalogue_path(root())).expect("po/zh-CN.po is a valid catalogue");
+    let chinese = Book::open(root())
+        .and_then(|book| book.translated(catalogue))
+        .expect("the book translates");
+    let chinese = chinese.source_chapters();
+    let english = english.source_chapters();
+    assert_eq!(english.len(), chinese.len());
+    for (en, zh) in english.iter().zip(&chinese) {
+        assert_eq!(en.path, zh.path);
+        assert_eq!(
+            code_blocks(&en.content),
+            code_blocks(&zh.content),
+            "a code block of {} differs in the Chinese edition",
+            en.path.display()
+        );
+    }
+}

@@ -1,0 +1,536 @@
+//! The Chinese edition (简体中文): a gettext catalogue, `po/zh-CN.po`, of the
+//! English chapters' prose, the way Comprehensive Rust and Rust by Example
+//! are translated, with mdbook-i18n-helpers' extraction and translation used
+//! as a library.
+//!
+//! What is translated: every paragraph, heading, list item, table cell,
+//! quotation and HTML text of the chapters as written, and every chapter and
+//! part title. What is not: code blocks (the code is shared, and so are its
+//! tests), the files `{{#include}}` brings in (listings, their recorded
+//! outputs and the bench's generated tables), and messages with no Latin
+//! letter outside code (numbers, the glossary's Chinese cells). The chapters
+//! are translated *before* mdBook expands their includes, so an include
+//! directive reaches the Chinese page as it was written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use mdbook_driver::book::BookItem;
+use polib::catalog::Catalog;
+use polib::message::{Message, MessageView};
+use polib::metadata::CatalogMetadata;
+use pulldown_cmark::{Event, Options, Parser, Tag};
+use regex::Regex;
+
+use crate::error::BookError;
+
+pub mod search;
+
+/// The edition's language tag (`book.language`, `<html lang>`) and the
+/// directory under the English book that holds it.
+pub const LANGUAGE: &str = "zh-CN";
+
+/// The catalogue, relative to the book's root.
+pub fn catalogue_path(root: &Path) -> PathBuf {
+    root.join("po").join(format!("{LANGUAGE}.po"))
+}
+
+/// One message the translation must cover: its text as mdbook-i18n-helpers
+/// extracts it (the msgid), and where the English uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub msgid: String,
+    /// `src/threads/index.md:12`, one per use, in book order.
+    pub places: Vec<String>,
+}
+
+/// Every message of the English book, in book order, each once.
+pub fn template(items: &[&BookItem], source_dir: &str) -> Result<Vec<Source>, BookError> {
+    let mut order: Vec<Source> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut add = |msgid: String, place: String| match index.get(&msgid) {
+        Some(&at) => order[at].places.push(place),
+        None => {
+            index.insert(msgid.clone(), order.len());
+            order.push(Source {
+                msgid,
+                places: vec![place],
+            });
+        }
+    };
+    let summary = format!("{source_dir}/SUMMARY.md");
+    for item in items {
+        match item {
+            BookItem::Chapter(chapter) => {
+                for (_, msgid) in messages_of(&chapter.name, "a chapter title")? {
+                    add(msgid, summary.clone());
+                }
+                let Some(path) = &chapter.path else { continue };
+                let file = format!("{source_dir}/{}", path.display());
+                for (line, msgid) in messages_of(&chapter.content, &file)? {
+                    add(msgid, format!("{file}:{line}"));
+                }
+            }
+            BookItem::PartTitle(title) => {
+                for (_, msgid) in messages_of(title, "a part title")? {
+                    add(msgid, summary.clone());
+                }
+            }
+            BookItem::Separator => {}
+        }
+    }
+    Ok(order)
+}
+
+/// The messages of one Markdown text that need a translation, with their
+/// line numbers: not those inside a code block, and not those without a
+/// Latin letter outside code spans, link targets and HTML tags.
+pub fn messages_of(markdown: &str, what: &str) -> Result<Vec<(usize, String)>, BookError> {
+    let extracted =
+        mdbook_i18n_helpers::extract_messages(markdown).map_err(|error| BookError::I18n {
+            what: what.to_owned(),
+            reason: error.to_string(),
+        })?;
+    let code = code_block_lines(markdown);
+    Ok(extracted
+        .into_iter()
+        .filter(|(line, _)| !code.iter().any(|lines| lines.contains(line)))
+        .map(|(line, message)| (line, message.message))
+        .filter(|(_, msgid)| needs_translation(msgid))
+        .collect())
+}
+
+/// The lines (1-based) that fenced and indented code blocks occupy.
+fn code_block_lines(markdown: &str) -> Vec<Range<usize>> {
+    let line_of = |offset: usize| markdown[..offset].matches('\n').count() + 1;
+    let mut blocks = Vec::new();
+    for (event, range) in Parser::new_ext(markdown, Options::all()).into_offset_iter() {
+        if let Event::Start(Tag::CodeBlock(_)) = event {
+            blocks.push(line_of(range.start)..line_of(range.end) + 1);
+        }
+    }
+    blocks
+}
+
+fn needs_translation(msgid: &str) -> bool {
+    static NOT_WORDS: OnceLock<Regex> = OnceLock::new();
+    let not_words = NOT_WORDS.get_or_init(|| {
+        // Code spans, link targets, HTML tags and mdBook's directives.
+        Regex::new(r"`[^`]*`|\]\([^)]*\)|<[^>]*>|\{\{#[^}]*\}\}").expect("a valid pattern")
+    });
+    not_words
+        .replace_all(msgid, " ")
+        .chars()
+        .any(|c| c.is_ascii_alphabetic())
+}
+
+/// An empty catalogue for the template, with gettext's header.
+pub fn template_catalogue(sources: &[Source]) -> Catalog {
+    let mut metadata = CatalogMetadata::new();
+    metadata.project_id_version = "Concurrency in Rust for Python Programmers".to_owned();
+    metadata.mime_version = "1.0".to_owned();
+    metadata.content_type = "text/plain; charset=UTF-8".to_owned();
+    metadata.content_transfer_encoding = "8bit".to_owned();
+    metadata.language = LANGUAGE.to_owned();
+    let mut catalogue = Catalog::new(metadata);
+    for source in sources {
+        catalogue.append_or_update(
+            Message::build_singular()
+                .with_source(source.places.join(" "))
+                .with_msgid(source.msgid.clone())
+                .with_msgstr(String::new())
+                .done(),
+        );
+    }
+    catalogue
+}
+
+/// Reads a catalogue.
+pub fn load(path: &Path) -> Result<Catalog, BookError> {
+    if !path.is_file() {
+        return Err(BookError::I18n {
+            what: path.display().to_string(),
+            reason: "no such file (`cargo book translations update` creates it)".to_owned(),
+        });
+    }
+    polib::po_file::parse(path).map_err(|error| BookError::I18n {
+        what: path.display().to_string(),
+        reason: error.to_string(),
+    })
+}
+
+/// What stops a catalogue from translating the whole book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gap {
+    /// A message of the English with no entry in the catalogue.
+    Missing,
+    /// An entry with an empty translation.
+    Untranslated,
+    /// An entry marked fuzzy (its English changed since it was translated).
+    Fuzzy,
+}
+
+/// One message the catalogue does not translate, and where the English uses it.
+#[derive(Debug, Clone)]
+pub struct Untranslated {
+    pub gap: Gap,
+    pub place: String,
+    pub msgid: String,
+}
+
+impl fmt::Display for Untranslated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let gap = match self.gap {
+            Gap::Missing => "not in the catalogue",
+            Gap::Untranslated => "untranslated",
+            Gap::Fuzzy => "fuzzy",
+        };
+        let mut msgid: String = self.msgid.chars().take(70).collect();
+        if msgid.len() < self.msgid.len() {
+            msgid.push('…');
+        }
+        write!(f, "{}: {gap}: {msgid:?}", self.place)
+    }
+}
+
+/// Every message of `sources` the catalogue does not translate.
+pub fn gaps(sources: &[Source], catalogue: &Catalog) -> Vec<Untranslated> {
+    let entries: HashMap<&str, &dyn MessageView> = catalogue
+        .messages()
+        .map(|message| (message.msgid(), message))
+        .collect();
+    sources
+        .iter()
+        .filter_map(|source| {
+            let gap = match entries.get(source.msgid.as_str()) {
+                None => Gap::Missing,
+                Some(entry) if entry.is_fuzzy() => Gap::Fuzzy,
+                Some(entry) if !entry.is_translated() => Gap::Untranslated,
+                Some(_) => return None,
+            };
+            Some(Untranslated {
+                gap,
+                place: source.places[0].clone(),
+                msgid: source.msgid.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A row of the glossary: its English words and the Chinese a translation
+/// of a paragraph using one of them must contain (any of them).
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub english: Vec<String>,
+    pub chinese: Vec<String>,
+    /// Finds each English word in prose: as the glossary writes it (lower
+    /// case, `I/O` and `CPU` as they are), with a plural `s` or `es`; or
+    /// capitalised at the start of the text. A capitalised word elsewhere
+    /// is a name (`Mutex`, `Event`), not the term.
+    patterns: Vec<Regex>,
+}
+
+impl Term {
+    fn new(english: Vec<String>, chinese: Vec<String>) -> Term {
+        let patterns = english
+            .iter()
+            .map(|word| {
+                let words: Vec<String> = word.split_whitespace().map(regex::escape).collect();
+                let body = words.join(r"\s+");
+                let mut first = word.chars();
+                let capitalised: String = first
+                    .next()
+                    .map(|c| c.to_uppercase().chain(first).collect())
+                    .unwrap_or_default();
+                let capitalised: Vec<String> =
+                    capitalised.split_whitespace().map(regex::escape).collect();
+                Regex::new(&format!(
+                    r"\b{body}(?:s|es)?\b|^\W*{}(?:s|es)?\b",
+                    capitalised.join(r"\s+")
+                ))
+                .expect("an escaped word is a valid pattern")
+            })
+            .collect();
+        Term {
+            english,
+            chinese,
+            patterns,
+        }
+    }
+}
+
+/// The glossary's terms, from its tables (`| 中文 | English | …`): the
+/// Chinese cell's alternatives are separated by `、`, a parenthesis holds
+/// another one (`全局解释器锁（GIL）`); the English cell's by `, `.
+pub fn glossary(markdown: &str) -> Vec<Term> {
+    let mut terms = Vec::new();
+    for line in markdown.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // "| 中文 | English | … |" splits into "", "中文", "English", …
+        let (Some(chinese), Some(english)) = (cells.get(1), cells.get(2)) else {
+            continue;
+        };
+        if !chinese.chars().any(is_han) || *chinese == "中文" {
+            continue;
+        }
+        let mut alternatives = Vec::new();
+        for part in chinese.split('、') {
+            match part.split_once('（') {
+                Some((before, inside)) => {
+                    alternatives.push(before.trim().to_owned());
+                    alternatives.push(inside.trim_end_matches('）').trim().to_owned());
+                }
+                None => alternatives.push(part.trim().to_owned()),
+            }
+        }
+        terms.push(Term::new(
+            english.split(", ").map(str::to_owned).collect(),
+            alternatives,
+        ));
+    }
+    terms
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
+/// Text compared for a glossary term: lower case, no spaces, `I/O` as `IO`.
+fn normalised(text: &str) -> String {
+    text.to_lowercase()
+        .replace("i/o", "io")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// The English words of `msgid` that a glossary term names, with code
+/// spans, link targets and HTML tags left out.
+fn english_uses<'t>(msgid: &str, terms: &'t [Term]) -> Vec<(&'t str, &'t Term)> {
+    static NOT_PROSE: OnceLock<Regex> = OnceLock::new();
+    let not_prose = NOT_PROSE
+        .get_or_init(|| Regex::new(r"`[^`]*`|\]\([^)]*\)|<[^>]*>").expect("a valid pattern"));
+    let prose = not_prose.replace_all(msgid, " ");
+    let mut uses = Vec::new();
+    for term in terms {
+        for (english, pattern) in term.english.iter().zip(&term.patterns) {
+            if pattern.is_match(&prose) {
+                uses.push((english.as_str(), term));
+            }
+        }
+    }
+    uses
+}
+
+/// A translation that lacks the glossary's Chinese for a term its English uses.
+#[derive(Debug, Clone)]
+pub struct Inconsistent {
+    pub place: String,
+    pub english: String,
+    pub chinese: Vec<String>,
+    pub msgstr: String,
+}
+
+impl fmt::Display for Inconsistent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut msgstr: String = self.msgstr.chars().take(40).collect();
+        if msgstr.len() < self.msgstr.len() {
+            msgstr.push('…');
+        }
+        write!(
+            f,
+            "{}: the English says {:?}, the translation {msgstr:?} has none of {}",
+            self.place,
+            self.english,
+            self.chinese.join(" / ")
+        )
+    }
+}
+
+/// Every translated entry whose English uses a glossary term and whose
+/// translation has none of the term's Chinese forms, unless a translator
+/// comment on the entry says the word is used in its ordinary sense
+/// (`# glossary: process` where "process" means "handle", not 进程).
+pub fn glossary_gaps(
+    catalogue_text: &str,
+    sources: &[Source],
+    catalogue: &Catalog,
+    terms: &[Term],
+) -> Vec<Inconsistent> {
+    let exempt = glossary_exemptions(catalogue_text);
+    let places: HashMap<&str, &str> = sources
+        .iter()
+        .map(|source| (source.msgid.as_str(), source.places[0].as_str()))
+        .collect();
+    let mut found = Vec::new();
+    for message in catalogue.messages() {
+        let Some(place) = places.get(message.msgid()) else {
+            continue; // no longer in the English
+        };
+        let Ok(msgstr) = message.msgstr() else {
+            continue;
+        };
+        if msgstr.is_empty() || message.is_fuzzy() {
+            continue; // reported as a gap
+        }
+        let translation = normalised(msgstr);
+        for (english, term) in english_uses(message.msgid(), terms) {
+            let ordinary = exempt
+                .get(message.msgid())
+                .is_some_and(|words| words.iter().any(|w| w.eq_ignore_ascii_case(english)));
+            let has = term
+                .chinese
+                .iter()
+                .any(|chinese| translation.contains(&normalised(chinese)));
+            if !has && !ordinary {
+                found.push(Inconsistent {
+                    place: (*place).to_owned(),
+                    english: english.to_owned(),
+                    chinese: term.chinese.clone(),
+                    msgstr: msgstr.to_owned(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The `# glossary: WORD, WORD` translator comments of a PO file, by msgid.
+/// (polib keeps only extracted `#.` comments, so these are read here.)
+fn glossary_exemptions(po: &str) -> BTreeMap<String, Vec<String>> {
+    let mut exempt = BTreeMap::new();
+    for entry in po.split("\n\n") {
+        let words: Vec<String> = entry
+            .lines()
+            .filter_map(|line| line.strip_prefix("# glossary:"))
+            .flat_map(|list| list.split(','))
+            .map(|word| word.trim().to_owned())
+            .filter(|word| !word.is_empty())
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        if let Some(msgid) = msgid_of(entry) {
+            exempt.insert(msgid, words);
+        }
+    }
+    exempt
+}
+
+/// The msgid of one PO entry, unescaped.
+fn msgid_of(entry: &str) -> Option<String> {
+    let mut lines = entry.lines().skip_while(|line| !line.starts_with("msgid "));
+    let first = lines.next()?.strip_prefix("msgid ")?;
+    let mut quoted = vec![first];
+    quoted.extend(lines.take_while(|line| line.starts_with('"')));
+    let mut msgid = String::new();
+    for part in quoted {
+        let inner = part.trim().strip_prefix('"')?.strip_suffix('"')?;
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                msgid.push(c);
+                continue;
+            }
+            match chars.next()? {
+                'n' => msgid.push('\n'),
+                't' => msgid.push('\t'),
+                'r' => msgid.push('\r'),
+                other => msgid.push(other),
+            }
+        }
+    }
+    Some(msgid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_and_wordless_messages_are_not_extracted() {
+        let markdown = "# Threads\n\nA thread runs `f`.\n\n```rust\n// a comment\nlet s = \"text\";\n```\n\n| 中文 | English |\n|---|---|\n| 线程 | thread |\n| 1.5x | `spawn` |\n\n{{#include ../measured/cpu.md}}\n";
+        let found: Vec<String> = messages_of(markdown, "test")
+            .expect("valid Markdown")
+            .into_iter()
+            .map(|(_, msgid)| msgid)
+            .collect();
+        assert_eq!(
+            found,
+            ["Threads", "A thread runs `f`.", "English", "thread"]
+        );
+    }
+
+    #[test]
+    fn glossary_rows_give_every_alternative() {
+        let terms = glossary(
+            "| 中文 | English | Python |\n|---|---|---|\n| 全局解释器锁（GIL） | global interpreter lock | x |\n| 锁、互斥锁 | lock, mutex | y |\n",
+        );
+        assert_eq!(terms.len(), 2);
+        assert_eq!(terms[0].chinese, ["全局解释器锁", "GIL"]);
+        assert_eq!(terms[1].english, ["lock", "mutex"]);
+        assert_eq!(terms[1].chinese, ["锁", "互斥锁"]);
+    }
+
+    #[test]
+    fn a_translation_without_the_term_is_named_unless_exempt() {
+        let terms = glossary("| 线程 | thread | x |\n| 进程 | process | y |\n");
+        let sources = vec![
+            Source {
+                msgid: "Two threads and a \"process\".".to_owned(),
+                places: vec!["src/a.md:1".to_owned()],
+            },
+            Source {
+                msgid: "We process `thread` names.".to_owned(),
+                places: vec!["src/a.md:3".to_owned()],
+            },
+        ];
+        let po = "msgid \"Two threads and a \\\"process\\\".\"\nmsgstr \"两个线程和一个程序。\"\n\n# glossary: process\nmsgid \"We process `thread` names.\"\nmsgstr \"我们处理 `thread` 的名字。\"\n";
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), po).expect("written");
+        let catalogue = polib::po_file::parse(path.path()).expect("a valid PO file");
+        let found = glossary_gaps(po, &sources, &catalogue, &terms);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].english, "process");
+        assert_eq!(found[0].place, "src/a.md:1");
+    }
+
+    #[test]
+    fn a_capitalised_word_inside_a_sentence_is_a_name() {
+        let terms = glossary("| 事件 | event | x |\n| 锁、互斥锁 | lock, mutex | y |\n");
+        let uses = |text: &str| -> Vec<String> {
+            english_uses(text, &terms)
+                .into_iter()
+                .map(|(english, _)| english.to_owned())
+                .collect()
+        };
+        assert_eq!(uses("Sharing state: Arc and Mutex"), Vec::<String>::new());
+        assert_eq!(uses("Event, Semaphore and Barrier"), ["event"]);
+        assert_eq!(uses("Two locks and an event loop."), ["event", "lock"]);
+        assert_eq!(uses("The `Mutex` and `lock()`."), Vec::<String>::new());
+    }
+
+    #[test]
+    fn gaps_name_missing_untranslated_and_fuzzy_entries() {
+        let sources: Vec<Source> = ["One.", "Two.", "Three.", "Four."]
+            .iter()
+            .enumerate()
+            .map(|(line, msgid)| Source {
+                msgid: (*msgid).to_owned(),
+                places: vec![format!("src/a.md:{line}")],
+            })
+            .collect();
+        let po = "msgid \"One.\"\nmsgstr \"一。\"\n\nmsgid \"Two.\"\nmsgstr \"\"\n\n#, fuzzy\nmsgid \"Three.\"\nmsgstr \"三。\"\n";
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), po).expect("written");
+        let catalogue = polib::po_file::parse(path.path()).expect("a valid PO file");
+        let found: Vec<Gap> = gaps(&sources, &catalogue)
+            .into_iter()
+            .map(|gap| gap.gap)
+            .collect();
+        assert_eq!(found, [Gap::Untranslated, Gap::Fuzzy, Gap::Missing]);
+    }
+}
