@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     // --quick: enough jobs to exercise every row, as fast as possible.
-    let (scale, python_processes) = if quick { (1, 2) } else { (40, 8) };
+    let (scale, python_processes) = if quick { (1, 2) } else { (400, 8) };
     let workloads = [
         Workload {
             name: "cpu",
