@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use bookctl::results::{self, Key, KeyBuilder, Passed};
 use bookctl::{Book, i18n};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
@@ -17,6 +18,40 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ lives inside the book's root")
+}
+
+/// What every test here depends on: this test's executable (rebuilt with
+/// bookctl), `book.toml`, the chapters and the catalogue. `None` (always
+/// run) if one cannot be read.
+fn inputs(test: &str) -> Option<Key> {
+    let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+    let modified = exe
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let mut key = KeyBuilder::new(&format!("translations: {test} v1"))
+        .part(&exe.len().to_le_bytes())
+        .part(&modified.as_nanos().to_le_bytes())
+        .part(&std::fs::read(root().join("book.toml")).ok()?);
+    for dir in ["src", "po"] {
+        key = results::hash_tree(key.part(dir.as_bytes()), &root().join(dir)).ok()?;
+    }
+    Some(key.finish())
+}
+
+/// Runs `check` unless it passed with the same inputs before
+/// (`bookctl::results`; `BOOK_TEST_CACHE=off` runs it every time, as CI does).
+fn unless_passed(test: &str, check: impl FnOnce()) {
+    let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/translations"));
+    let key = inputs(test);
+    if key.as_ref().is_some_and(|key| passed.contains(key)) {
+        return;
+    }
+    check();
+    if let Some(key) = key {
+        passed.insert(&key);
+    }
 }
 
 fn listed<T: std::fmt::Display>(items: &[T]) -> String {
@@ -32,6 +67,10 @@ fn listed<T: std::fmt::Display>(items: &[T]) -> String {
 
 #[test]
 fn every_message_is_translated_and_none_is_fuzzy() {
+    unless_passed("every message", every_message_translated);
+}
+
+fn every_message_translated() {
     let sources = Book::open(root())
         .and_then(|book| book.messages())
         .expect("the book loads");
@@ -50,6 +89,10 @@ fn every_message_is_translated_and_none_is_fuzzy() {
 
 #[test]
 fn translations_use_the_glossary_terms() {
+    unless_passed("glossary", glossary_terms_used);
+}
+
+fn glossary_terms_used() {
     let sources = Book::open(root())
         .and_then(|book| book.messages())
         .expect("the book loads");
@@ -92,6 +135,10 @@ fn code_blocks(markdown: &str) -> Vec<String> {
 
 #[test]
 fn translating_leaves_every_code_block_as_it_is() {
+    unless_passed("code blocks", code_blocks_untouched);
+}
+
+fn code_blocks_untouched() {
     let english = Book::open(root()).expect("the book loads");
     let catalogue =
         i18n::load(&i18n::catalogue_path(root())).expect("po/zh-CN.po is a valid catalogue");

@@ -97,6 +97,11 @@ impl Book {
     /// `cargo book build` renders it into `zh-CN/` under the English book.
     pub fn translated(mut self, mut catalogue: Catalog) -> Result<Book, BookError> {
         mdbook_i18n_helpers::gettext::add_stripped_summary_translations(&mut catalogue);
+        self.mdbook.book.for_each_mut(|item| {
+            if let BookItem::Chapter(chapter) = item {
+                chapter.content = i18n::pin_heading_ids(&chapter.content);
+            }
+        });
         mdbook_i18n_helpers::gettext::translate_book(&catalogue, &mut self.mdbook.book).map_err(
             |error| BookError::I18n {
                 what: "translating the chapters".to_owned(),

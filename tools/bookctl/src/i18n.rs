@@ -12,7 +12,7 @@
 //! are translated *before* mdBook expands their includes, so an include
 //! directive reaches the Chinese page as it was written.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use mdbook_driver::book::BookItem;
 use polib::catalog::Catalog;
 use polib::message::{Message, MessageView};
 use polib::metadata::CatalogMetadata;
-use pulldown_cmark::{Event, Options, Parser, Tag};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use crate::error::BookError;
@@ -87,7 +87,8 @@ pub fn template(items: &[&BookItem], source_dir: &str) -> Result<Vec<Source>, Bo
 
 /// The messages of one Markdown text that need a translation, with their
 /// line numbers: not those inside a code block, and not those without a
-/// Latin letter outside code spans, link targets and HTML tags.
+/// Latin word (two letters or more) outside code spans, link targets and
+/// HTML tags: `1.5x`, `—` and the glossary's Chinese cells stay as they are.
 pub fn messages_of(markdown: &str, what: &str) -> Result<Vec<(usize, String)>, BookError> {
     let extracted =
         mdbook_i18n_helpers::extract_messages(markdown).map_err(|error| BookError::I18n {
@@ -119,12 +120,82 @@ fn needs_translation(msgid: &str) -> bool {
     static NOT_WORDS: OnceLock<Regex> = OnceLock::new();
     let not_words = NOT_WORDS.get_or_init(|| {
         // Code spans, link targets, HTML tags and mdBook's directives.
-        Regex::new(r"`[^`]*`|\]\([^)]*\)|<[^>]*>|\{\{#[^}]*\}\}").expect("a valid pattern")
+        Regex::new(r"(?s)<!--.*?-->|`[^`]*`|\]\([^)]*\)|<[^>]*>|\{\{#[^}]*\}\}")
+            .expect("a valid pattern")
     });
-    not_words
-        .replace_all(msgid, " ")
+    static WORD: OnceLock<Regex> = OnceLock::new();
+    let word = WORD.get_or_init(|| Regex::new("[A-Za-z]{2,}").expect("a valid pattern"));
+    word.is_match(&not_words.replace_all(msgid, " "))
+}
+
+/// The chapter with each heading's id written out as mdBook derives it from
+/// the English text (`## Why {#why}`), so that the translated heading keeps
+/// the English edition's anchor and every `page.md#anchor` link still
+/// resolves in the other edition.
+pub fn pin_heading_ids(markdown: &str) -> String {
+    let mut used = HashSet::new();
+    let mut insertions = Vec::new();
+    let mut heading: Option<(usize, String)> = None;
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { id: None, .. }) => {
+                let line = markdown[range.clone()].trim_end();
+                heading = Some((range.start + line.len(), String::new()));
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some((_, words)) = heading.as_mut() {
+                    words.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((end, words)) = heading.take() {
+                    let id = unique_id(&id_from_content(&words), &mut used);
+                    insertions.push((end, format!(" {{#{id}}}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut pinned = markdown.to_owned();
+    for (at, id) in insertions.into_iter().rev() {
+        pinned.insert_str(at, &id);
+    }
+    pinned
+}
+
+/// mdBook's heading id (`mdbook-html`'s `id_from_content`, which is not
+/// public): lower case, letters, digits, `_` and `-` kept, whitespace as `-`.
+fn id_from_content(content: &str) -> String {
+    content
+        .trim()
+        .to_lowercase()
         .chars()
-        .any(|c| c.is_ascii_alphabetic())
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c)
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// mdBook's rule for a repeated id on one page: `-1`, `-2`, … appended.
+fn unique_id(id: &str, used: &mut HashSet<String>) -> String {
+    if used.insert(id.to_owned()) {
+        return id.to_owned();
+    }
+    (1..)
+        .map(|n| format!("{id}-{n}"))
+        .find(|candidate| used.insert(candidate.clone()))
+        .expect("some suffix is free")
 }
 
 /// An empty catalogue for the template, with gettext's header.
@@ -156,11 +227,36 @@ pub fn load(path: &Path) -> Result<Catalog, BookError> {
             reason: "no such file (`cargo book translations update` creates it)".to_owned(),
         });
     }
+    let text = std::fs::read_to_string(path).map_err(|e| BookError::io("read", path, e))?;
+    // polib panics on a header without one of these fields: name it instead.
+    let header = text.split("\n\n").find(|entry| entry.contains("msgid \"\""));
+    if let Some(missing) = HEADER_FIELDS
+        .iter()
+        .find(|field| !header.is_some_and(|h| h.contains(&format!("\"{field}:"))))
+    {
+        return Err(BookError::I18n {
+            what: path.display().to_string(),
+            reason: format!("the header (the entry msgid \"\") has no {missing} field"),
+        });
+    }
     polib::po_file::parse(path).map_err(|error| BookError::I18n {
         what: path.display().to_string(),
         reason: error.to_string(),
     })
 }
+
+/// The header fields polib requires.
+const HEADER_FIELDS: [&str; 9] = [
+    "Project-Id-Version",
+    "POT-Creation-Date",
+    "PO-Revision-Date",
+    "Language-Team",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "Language",
+    "Plural-Forms",
+];
 
 /// What stops a catalogue from translating the whole book.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,7 +408,7 @@ fn normalised(text: &str) -> String {
 fn english_uses<'t>(msgid: &str, terms: &'t [Term]) -> Vec<(&'t str, &'t Term)> {
     static NOT_PROSE: OnceLock<Regex> = OnceLock::new();
     let not_prose = NOT_PROSE
-        .get_or_init(|| Regex::new(r"`[^`]*`|\]\([^)]*\)|<[^>]*>").expect("a valid pattern"));
+        .get_or_init(|| Regex::new(r"(?s)<!--.*?-->|`[^`]*`|\]\([^)]*\)|<[^>]*>").expect("a valid pattern"));
     let prose = not_prose.replace_all(msgid, " ");
     let mut uses = Vec::new();
     for term in terms {
@@ -450,6 +546,22 @@ fn msgid_of(entry: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    const HEADER: &str = "msgid \"\"\nmsgstr \"\"\n\"Project-Id-Version: t\\n\"\n\"POT-Creation-Date: \\n\"\n\"PO-Revision-Date: \\n\"\n\"Language-Team: \\n\"\n\"MIME-Version: 1.0\\n\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\"Content-Transfer-Encoding: 8bit\\n\"\n\"Language: zh-CN\\n\"\n\"Plural-Forms: nplurals=1; plural=0;\\n\"\n\n";
+
+    #[test]
+    fn a_header_without_a_field_is_an_error_not_a_panic() {
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), "msgid \"\"\nmsgstr \"Language: zh-CN\\n\"\n").expect("written");
+        let Err(error) = load(path.path()) else {
+            panic!("an incomplete header was accepted");
+        };
+        assert!(error.to_string().contains("Project-Id-Version"), "{error}");
+        let Err(missing) = load(&path.path().with_extension("missing")) else {
+            panic!("a missing file was accepted");
+        };
+        assert!(missing.to_string().contains("cargo book translations update"), "{missing}");
+    }
+
     #[test]
     fn code_and_wordless_messages_are_not_extracted() {
         let markdown = "# Threads\n\nA thread runs `f`.\n\n```rust\n// a comment\nlet s = \"text\";\n```\n\n| 中文 | English |\n|---|---|\n| 线程 | thread |\n| 1.5x | `spawn` |\n\n{{#include ../measured/cpu.md}}\n";
@@ -461,6 +573,17 @@ mod tests {
         assert_eq!(
             found,
             ["Threads", "A thread runs `f`.", "English", "thread"]
+        );
+    }
+
+    #[test]
+    fn headings_keep_the_english_ids() {
+        let pinned = pin_heading_ids(
+            "# Why `Arc`?\n\nText.\n\n## Summary\n\n```rust\n# hidden\n```\n\n## Summary\n",
+        );
+        assert_eq!(
+            pinned,
+            "# Why `Arc`? {#why-arc}\n\nText.\n\n## Summary {#summary}\n\n```rust\n# hidden\n```\n\n## Summary {#summary-1}\n"
         );
     }
 
@@ -488,11 +611,11 @@ mod tests {
                 places: vec!["src/a.md:3".to_owned()],
             },
         ];
-        let po = "msgid \"Two threads and a \\\"process\\\".\"\nmsgstr \"两个线程和一个程序。\"\n\n# glossary: process\nmsgid \"We process `thread` names.\"\nmsgstr \"我们处理 `thread` 的名字。\"\n";
+        let po = HEADER.to_owned() + "msgid \"Two threads and a \\\"process\\\".\"\nmsgstr \"两个线程和一个程序。\"\n\n# glossary: process\nmsgid \"We process `thread` names.\"\nmsgstr \"我们处理 `thread` 的名字。\"\n";
         let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), po).expect("written");
-        let catalogue = polib::po_file::parse(path.path()).expect("a valid PO file");
-        let found = glossary_gaps(po, &sources, &catalogue, &terms);
+        std::fs::write(path.path(), &po).expect("written");
+        let catalogue = load(path.path()).expect("a valid PO file");
+        let found = glossary_gaps(&po, &sources, &catalogue, &terms);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].english, "process");
         assert_eq!(found[0].place, "src/a.md:1");
@@ -511,6 +634,10 @@ mod tests {
         assert_eq!(uses("Event, Semaphore and Barrier"), ["event"]);
         assert_eq!(uses("Two locks and an event loop."), ["event", "lock"]);
         assert_eq!(uses("The `Mutex` and `lock()`."), Vec::<String>::new());
+        assert_eq!(
+            uses("A check. <!-- check: a.md[lock] > b.md[event] -->"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -523,10 +650,10 @@ mod tests {
                 places: vec![format!("src/a.md:{line}")],
             })
             .collect();
-        let po = "msgid \"One.\"\nmsgstr \"一。\"\n\nmsgid \"Two.\"\nmsgstr \"\"\n\n#, fuzzy\nmsgid \"Three.\"\nmsgstr \"三。\"\n";
+        let po = HEADER.to_owned() + "msgid \"One.\"\nmsgstr \"一。\"\n\nmsgid \"Two.\"\nmsgstr \"\"\n\n#, fuzzy\nmsgid \"Three.\"\nmsgstr \"三。\"\n";
         let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), po).expect("written");
-        let catalogue = polib::po_file::parse(path.path()).expect("a valid PO file");
+        std::fs::write(path.path(), &po).expect("written");
+        let catalogue = load(path.path()).expect("a valid PO file");
         let found: Vec<Gap> = gaps(&sources, &catalogue)
             .into_iter()
             .map(|gap| gap.gap)
