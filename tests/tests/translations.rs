@@ -1,8 +1,9 @@
 //! The Chinese edition is kept in step with the English: every message of
 //! the English chapters has a translation in `po/zh-CN.po` that is neither
 //! empty nor fuzzy, each translation uses the glossary's Chinese for the
-//! glossary terms its English uses, and translating leaves every code block
-//! exactly as the English has it (the code, and so its tests, are shared).
+//! glossary terms its English uses and keeps its English's emphasis, links
+//! and code spans, and translating leaves every code block exactly as the
+//! English has it (the code, and so its tests, are shared).
 //!
 //! After editing the English, `cargo book translations update` adds the new
 //! and changed messages to the catalogue; `cargo book translations check`
@@ -109,6 +110,27 @@ fn glossary_terms_used() {
         "{} translations lack the glossary's Chinese for a term their English uses \
          (where the English uses the word in its ordinary sense, say so in a \
          translator comment on the entry: `# glossary: WORD`):\n{}",
+        found.len(),
+        listed(&found)
+    );
+}
+
+#[test]
+fn translations_keep_the_markdown_of_their_english() {
+    unless_passed("markdown", markdown_kept);
+}
+
+fn markdown_kept() {
+    let sources = Book::open(root())
+        .and_then(|book| book.messages())
+        .expect("the book loads");
+    let catalogue =
+        i18n::load(&i18n::catalogue_path(root())).expect("po/zh-CN.po is a valid catalogue");
+    let found = i18n::misformatted(&sources, &catalogue);
+    assert!(
+        found.is_empty(),
+        "{} translations whose emphasis, links or code spans differ from their English \
+         (emphasis next to Chinese characters is written `*…*`, not `_…_`):\n{}",
         found.len(),
         listed(&found)
     );

@@ -97,17 +97,25 @@ impl Book {
     /// `cargo book build` renders it into `zh-CN/` under the English book.
     pub fn translated(mut self, mut catalogue: Catalog) -> Result<Book, BookError> {
         mdbook_i18n_helpers::gettext::add_stripped_summary_translations(&mut catalogue);
+        let mut failures = Vec::new();
         self.mdbook.book.for_each_mut(|item| {
-            if let BookItem::Chapter(chapter) = item {
-                chapter.content = i18n::pin_heading_ids(&chapter.content);
-            }
+            let result = match item {
+                BookItem::Chapter(chapter) => {
+                    i18n::translate_markdown(&i18n::pin_heading_ids(&chapter.content), &catalogue)
+                        .map(|content| chapter.content = content)
+                        .and_then(|()| i18n::translate_markdown(&chapter.name, &catalogue))
+                        .map(|name| chapter.name = name)
+                }
+                BookItem::PartTitle(title) => {
+                    i18n::translate_markdown(title, &catalogue).map(|t| *title = t)
+                }
+                BookItem::Separator => Ok(()),
+            };
+            failures.extend(result.err());
         });
-        mdbook_i18n_helpers::gettext::translate_book(&catalogue, &mut self.mdbook.book).map_err(
-            |error| BookError::I18n {
-                what: "translating the chapters".to_owned(),
-                reason: format!("{error:#}"),
-            },
-        )?;
+        if let Some(failure) = failures.into_iter().next() {
+            return Err(failure);
+        }
         self.mdbook.config.book.language = Some(i18n::LANGUAGE.to_owned());
         self.mdbook.config.book.title = Some(TITLE_ZH.to_owned());
         self.mdbook.config.book.description = Some(DESCRIPTION_ZH.to_owned());

@@ -198,6 +198,35 @@ fn unique_id(id: &str, used: &mut HashSet<String>) -> String {
         .expect("some suffix is free")
 }
 
+/// A chapter (or title) in Chinese: each message the catalogue translates
+/// replaced by its translation (mdbook-i18n-helpers' grouping and lookup),
+/// then written back as Markdown with `*` for emphasis, which renders next
+/// to Chinese characters.
+pub fn translate_markdown(markdown: &str, catalogue: &Catalog) -> Result<String, BookError> {
+    let failed = |reason: String| BookError::I18n {
+        what: "translating the chapters".to_owned(),
+        reason,
+    };
+    let events = mdbook_i18n_helpers::extract_events(markdown, None);
+    let translated = mdbook_i18n_helpers::translate_events(&events, catalogue)
+        .map_err(|error| failed(error.to_string()))?;
+    let events: Vec<Event<'_>> = translated.into_iter().map(|(_, event)| event).collect();
+    let options = pulldown_cmark_to_cmark::Options {
+        code_block_token_count: pulldown_cmark_to_cmark::calculate_code_block_token_count(
+            events.iter(),
+        )
+        .unwrap_or(3),
+        list_token: '-',
+        emphasis_token: '*',
+        strong_token: "**",
+        ..pulldown_cmark_to_cmark::Options::default()
+    };
+    let mut written = String::new();
+    pulldown_cmark_to_cmark::cmark_with_options(events.iter(), &mut written, options)
+        .map_err(|error| failed(error.to_string()))?;
+    Ok(written)
+}
+
 /// An empty catalogue for the template, with gettext's header.
 pub fn template_catalogue(sources: &[Source]) -> Catalog {
     let mut metadata = CatalogMetadata::new();
@@ -229,7 +258,9 @@ pub fn load(path: &Path) -> Result<Catalog, BookError> {
     }
     let text = std::fs::read_to_string(path).map_err(|e| BookError::io("read", path, e))?;
     // polib panics on a header without one of these fields: name it instead.
-    let header = text.split("\n\n").find(|entry| entry.contains("msgid \"\""));
+    let header = text
+        .split("\n\n")
+        .find(|entry| entry.contains("msgid \"\""));
     if let Some(missing) = HEADER_FIELDS
         .iter()
         .find(|field| !header.is_some_and(|h| h.contains(&format!("\"{field}:"))))
@@ -314,6 +345,105 @@ pub fn gaps(sources: &[Source], catalogue: &Catalog) -> Vec<Untranslated> {
             })
         })
         .collect()
+}
+
+/// What a translation must keep of its English's Markdown: its emphasis
+/// and strong emphasis (as many of each), its link targets and its code
+/// spans (the same ones, in any order; a repeated one may appear once, as
+/// where the English glosses a quotation of the Chinese tutorial).
+fn markup(markdown: &str) -> (usize, usize, Vec<String>, Vec<String>) {
+    let (mut emphasis, mut strong) = (0, 0);
+    let (mut links, mut code) = (Vec::new(), Vec::new());
+    for event in Parser::new_ext(markdown, Options::all()) {
+        match event {
+            Event::Start(Tag::Emphasis) => emphasis += 1,
+            Event::Start(Tag::Strong) => strong += 1,
+            Event::Start(Tag::Link { dest_url, .. }) => links.push(dest_url.into_string()),
+            Event::Code(text) => code.push(text.into_string()),
+            _ => {}
+        }
+    }
+    links.sort();
+    links.dedup();
+    code.sort();
+    code.dedup();
+    (emphasis, strong, links, code)
+}
+
+/// A translation whose Markdown differs from its English's: emphasis that
+/// does not render (`_强调_` between Chinese characters), a link or a code
+/// span lost or changed.
+#[derive(Debug, Clone)]
+pub struct Misformatted {
+    pub place: String,
+    pub what: String,
+    pub msgstr: String,
+}
+
+impl fmt::Display for Misformatted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut msgstr: String = self.msgstr.chars().take(60).collect();
+        if msgstr.len() < self.msgstr.len() {
+            msgstr.push('…');
+        }
+        write!(f, "{}: {}: {msgstr:?}", self.place, self.what)
+    }
+}
+
+/// Every translated entry whose emphasis, links or code spans differ from
+/// its English's.
+pub fn misformatted(sources: &[Source], catalogue: &Catalog) -> Vec<Misformatted> {
+    let places: HashMap<&str, &str> = sources
+        .iter()
+        .map(|source| (source.msgid.as_str(), source.places[0].as_str()))
+        .collect();
+    let mut found = Vec::new();
+    for message in catalogue.messages() {
+        let Some(place) = places.get(message.msgid()) else {
+            continue;
+        };
+        let Ok(msgstr) = message.msgstr() else {
+            continue;
+        };
+        if msgstr.is_empty() || message.is_fuzzy() {
+            continue;
+        }
+        let (english, chinese) = (markup(message.msgid()), markup(msgstr));
+        let mut what = Vec::new();
+        if english.0 != chinese.0 {
+            what.push(format!("{} emphasis, the English {}", chinese.0, english.0));
+        }
+        if english.1 != chinese.1 {
+            what.push(format!("{} strong, the English {}", chinese.1, english.1));
+        }
+        if english.2 != chinese.2 {
+            what.push(format!(
+                "links {:?}, the English {:?}",
+                chinese.2, english.2
+            ));
+        }
+        if english.3 != chinese.3 {
+            let lost: Vec<&String> = english
+                .3
+                .iter()
+                .filter(|c| !chinese.3.contains(c))
+                .collect();
+            let added: Vec<&String> = chinese
+                .3
+                .iter()
+                .filter(|c| !english.3.contains(c))
+                .collect();
+            what.push(format!("code spans lost {lost:?}, added {added:?}"));
+        }
+        if !what.is_empty() {
+            found.push(Misformatted {
+                place: (*place).to_owned(),
+                what: what.join("; "),
+                msgstr: msgstr.to_owned(),
+            });
+        }
+    }
+    found
 }
 
 /// A row of the glossary: its English words and the Chinese a translation
@@ -407,8 +537,9 @@ fn normalised(text: &str) -> String {
 /// spans, link targets and HTML tags left out.
 fn english_uses<'t>(msgid: &str, terms: &'t [Term]) -> Vec<(&'t str, &'t Term)> {
     static NOT_PROSE: OnceLock<Regex> = OnceLock::new();
-    let not_prose = NOT_PROSE
-        .get_or_init(|| Regex::new(r"(?s)<!--.*?-->|`[^`]*`|\]\([^)]*\)|<[^>]*>").expect("a valid pattern"));
+    let not_prose = NOT_PROSE.get_or_init(|| {
+        Regex::new(r"(?s)<!--.*?-->|`[^`]*`|\]\([^)]*\)|<[^>]*>").expect("a valid pattern")
+    });
     let prose = not_prose.replace_all(msgid, " ");
     let mut uses = Vec::new();
     for term in terms {
@@ -551,7 +682,8 @@ mod tests {
     #[test]
     fn a_header_without_a_field_is_an_error_not_a_panic() {
         let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), "msgid \"\"\nmsgstr \"Language: zh-CN\\n\"\n").expect("written");
+        std::fs::write(path.path(), "msgid \"\"\nmsgstr \"Language: zh-CN\\n\"\n")
+            .expect("written");
         let Err(error) = load(path.path()) else {
             panic!("an incomplete header was accepted");
         };
@@ -559,7 +691,12 @@ mod tests {
         let Err(missing) = load(&path.path().with_extension("missing")) else {
             panic!("a missing file was accepted");
         };
-        assert!(missing.to_string().contains("cargo book translations update"), "{missing}");
+        assert!(
+            missing
+                .to_string()
+                .contains("cargo book translations update"),
+            "{missing}"
+        );
     }
 
     #[test]
@@ -574,6 +711,22 @@ mod tests {
             found,
             ["Threads", "A thread runs `f`.", "English", "thread"]
         );
+    }
+
+    #[test]
+    fn emphasis_next_to_chinese_characters_renders() {
+        let po =
+            HEADER.to_owned() + "msgid \"The _default_ build.\"\nmsgstr \"这对*默认*构建成立。\"\n";
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), &po).expect("written");
+        let catalogue = load(path.path()).expect("a valid PO file");
+        let chinese = translate_markdown(
+            "# T\n\nThe *default* build.\n\n```rust\nlet a = 1;\n```\n",
+            &catalogue,
+        )
+        .expect("translated");
+        assert!(chinese.contains("这对*默认*构建成立。"), "{chinese}");
+        assert!(chinese.contains("```rust\nlet a = 1;\n```"), "{chinese}");
     }
 
     #[test]
@@ -611,7 +764,8 @@ mod tests {
                 places: vec!["src/a.md:3".to_owned()],
             },
         ];
-        let po = HEADER.to_owned() + "msgid \"Two threads and a \\\"process\\\".\"\nmsgstr \"两个线程和一个程序。\"\n\n# glossary: process\nmsgid \"We process `thread` names.\"\nmsgstr \"我们处理 `thread` 的名字。\"\n";
+        let po = HEADER.to_owned()
+            + "msgid \"Two threads and a \\\"process\\\".\"\nmsgstr \"两个线程和一个程序。\"\n\n# glossary: process\nmsgid \"We process `thread` names.\"\nmsgstr \"我们处理 `thread` 的名字。\"\n";
         let path = tempfile::NamedTempFile::new().expect("a temporary file");
         std::fs::write(path.path(), &po).expect("written");
         let catalogue = load(path.path()).expect("a valid PO file");
@@ -650,7 +804,8 @@ mod tests {
                 places: vec![format!("src/a.md:{line}")],
             })
             .collect();
-        let po = HEADER.to_owned() + "msgid \"One.\"\nmsgstr \"一。\"\n\nmsgid \"Two.\"\nmsgstr \"\"\n\n#, fuzzy\nmsgid \"Three.\"\nmsgstr \"三。\"\n";
+        let po = HEADER.to_owned()
+            + "msgid \"One.\"\nmsgstr \"一。\"\n\nmsgid \"Two.\"\nmsgstr \"\"\n\n#, fuzzy\nmsgid \"Three.\"\nmsgstr \"三。\"\n";
         let path = tempfile::NamedTempFile::new().expect("a temporary file");
         std::fs::write(path.path(), &po).expect("written");
         let catalogue = load(path.path()).expect("a valid PO file");

@@ -235,25 +235,31 @@ fn check_translations(root: &Path, part: Option<&Path>) -> Result<()> {
         .with_context(|| format!("cannot read {}", glossary_path.display()))?;
     let gaps = i18n::gaps(&sources, &catalogue);
     let inconsistent = i18n::glossary_gaps(&text, &sources, &catalogue, &i18n::glossary(&glossary));
+    let misformatted = i18n::misformatted(&sources, &catalogue);
+    for found in &misformatted {
+        println!("{found}");
+    }
     for gap in &gaps {
         println!("{gap}");
     }
     for found in &inconsistent {
         println!("{found}");
     }
-    if gaps.is_empty() && inconsistent.is_empty() {
+    if gaps.is_empty() && inconsistent.is_empty() && misformatted.is_empty() {
         println!(
-            "{}: all {} messages translated, glossary terms consistent",
+            "{}: all {} messages translated, glossary terms consistent, Markdown kept",
             path.display(),
             sources.len()
         );
         Ok(())
     } else {
         bail!(
-            "{}: {} messages untranslated or fuzzy, {} translations without the glossary's term",
+            "{}: {} messages untranslated or fuzzy, {} translations without the glossary's \
+             term, {} whose Markdown differs from the English",
             path.display(),
             gaps.len(),
-            inconsistent.len()
+            inconsistent.len(),
+            misformatted.len()
         )
     }
 }
