@@ -83,12 +83,14 @@ impl Book {
         Ok(chapters_of(book.iter()))
     }
 
-    /// Every message of the English chapters and titles that the Chinese
-    /// edition's catalogue must translate, in book order.
+    /// Every message of the English chapters, titles and diagrams that the
+    /// Chinese edition's catalogue must translate, in book order.
     pub fn messages(&self) -> Result<Vec<i18n::Source>, BookError> {
         let items: Vec<&BookItem> = self.mdbook.iter().collect();
         let source_dir = self.mdbook.config.book.src.display().to_string();
-        i18n::template(&items, &source_dir)
+        let mut sources = i18n::template(&items, &source_dir)?;
+        i18n::add_diagram_labels(&mut sources, &self.source_dir(), &source_dir)?;
+        Ok(sources)
     }
 
     /// The Chinese edition: the chapters and titles translated by

@@ -73,6 +73,9 @@ pub fn template(items: &[&BookItem], source_dir: &str) -> Result<Vec<Source>, Bo
                 for (line, msgid) in messages_of(&chapter.content, &file)? {
                     add(msgid, format!("{file}:{line}"));
                 }
+                for (line, msgid) in html_texts(&chapter.content) {
+                    add(msgid, format!("{file}:{line}"));
+                }
             }
             BookItem::PartTitle(title) => {
                 for (_, msgid) in messages_of(title, "a part title")? {
@@ -83,6 +86,38 @@ pub fn template(items: &[&BookItem], source_dir: &str) -> Result<Vec<Source>, Bo
         }
     }
     Ok(order)
+}
+
+/// Adds the labels of every diagram source under `source_dir` to `sources`
+/// (`src/<part>/diagrams/<name>.dot:LINE`).
+pub fn add_diagram_labels(
+    sources: &mut Vec<Source>,
+    source_dir: &Path,
+    shown_dir: &str,
+) -> Result<(), BookError> {
+    let mut index: HashMap<String, usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(at, source)| (source.msgid.clone(), at))
+        .collect();
+    for path in diagram_sources(source_dir) {
+        let dot = std::fs::read_to_string(&path).map_err(|e| BookError::io("read", &path, e))?;
+        let relative = path.strip_prefix(source_dir).unwrap_or(&path);
+        for (line, msgid) in diagram_labels(&dot) {
+            let place = format!("{shown_dir}/{}:{line}", relative.display());
+            match index.get(&msgid) {
+                Some(&at) => sources[at].places.push(place),
+                None => {
+                    index.insert(msgid.clone(), sources.len());
+                    sources.push(Source {
+                        msgid,
+                        places: vec![place],
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The messages of one Markdown text that need a translation, with their
@@ -102,6 +137,175 @@ pub fn messages_of(markdown: &str, what: &str) -> Result<Vec<(usize, String)>, B
         .map(|(line, message)| (line, message.message))
         .filter(|(_, msgid)| needs_translation(msgid))
         .collect())
+}
+
+/// The text inside HTML that mdbook-i18n-helpers leaves alone (it skips
+/// HTML blocks): a `<details>` block's `<summary>` and an image's `alt`,
+/// with their line numbers; not inside code blocks.
+pub fn html_texts(markdown: &str) -> Vec<(usize, String)> {
+    let code = code_block_lines(markdown);
+    let mut texts = Vec::new();
+    for (index, line) in markdown.lines().enumerate() {
+        let number = index + 1;
+        if code.iter().any(|lines| lines.contains(&number)) {
+            continue;
+        }
+        for found in html_text_pattern().captures_iter(line) {
+            let text = found
+                .name("summary")
+                .or_else(|| found.name("alt"))
+                .map_or("", |m| m.as_str());
+            if needs_translation(text) {
+                texts.push((number, text.to_owned()));
+            }
+        }
+    }
+    texts
+}
+
+fn html_text_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r#"<summary>(?P<summary>.*?)</summary>|<img\b[^>]*?\balt="(?P<alt>[^"]*)""#)
+            .expect("a valid pattern")
+    })
+}
+
+/// The chapter with each [`html_texts`] text the catalogue translates
+/// replaced by its translation.
+pub fn translate_html_texts(markdown: &str, catalogue: &Catalog) -> String {
+    let code = code_block_lines(markdown);
+    let mut translated = String::with_capacity(markdown.len());
+    for (index, line) in markdown.split_inclusive('\n').enumerate() {
+        if code.iter().any(|lines| lines.contains(&(index + 1))) {
+            translated.push_str(line);
+            continue;
+        }
+        let replaced = html_text_pattern().replace_all(line, |found: &regex::Captures<'_>| {
+            let whole = &found[0];
+            let Some(text) = found.name("summary").or_else(|| found.name("alt")) else {
+                return whole.to_owned();
+            };
+            let chinese = catalogue
+                .find_message(None, text.as_str(), None)
+                .filter(|message| message.is_translated() && !message.is_fuzzy())
+                .and_then(|message| message.msgstr().ok());
+            match chinese {
+                Some(chinese) => {
+                    let start = text.start() - found.get(0).map_or(0, |m| m.start());
+                    format!(
+                        "{}{chinese}{}",
+                        &whole[..start],
+                        &whole[start + text.as_str().len()..]
+                    )
+                }
+                None => whole.to_owned(),
+            }
+        });
+        translated.push_str(&diagram_src_pattern().replace_all(
+            &replaced,
+            format!("${{1}}.{LANGUAGE}.svg\"").as_str(),
+        ));
+    }
+    translated
+}
+
+/// An image of a diagram (`src="diagrams/<name>.svg"`), whose Chinese
+/// picture is `<name>.zh-CN.svg`.
+fn diagram_src_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r#"(<img\b[^>]*?\bsrc="(?:[^"]*/)?diagrams/[^"/]+)\.svg""#)
+            .expect("a valid pattern")
+    })
+}
+
+/// The texts of a Graphviz diagram source (`label="…"`, with `\n` as a line
+/// break; and each cell of an HTML-like `label=<…>` table), with their line
+/// numbers.
+pub fn diagram_labels(dot: &str) -> Vec<(usize, String)> {
+    let mut labels = Vec::new();
+    for (index, line) in dot.lines().enumerate() {
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
+        for found in diagram_label_pattern().captures_iter(line) {
+            let Some(text) = found.name("quoted").or_else(|| found.name("cell")) else {
+                continue;
+            };
+            let text = text.as_str().replace("\\n", "\n").replace("\\\"", "\"");
+            if needs_translation(&text) {
+                labels.push((index + 1, text));
+            }
+        }
+    }
+    labels
+}
+
+fn diagram_label_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r#"\blabel\s*=\s*"(?P<quoted>(?:[^"\\]|\\.)*)"|<TD\b[^>]*>(?P<cell>.*?)</TD>"#)
+            .expect("a valid pattern")
+    })
+}
+
+/// The diagram source with each label the catalogue translates replaced by
+/// its translation (line breaks written back as `\n`, quotes escaped).
+pub fn translate_diagram(dot: &str, catalogue: &Catalog) -> String {
+    diagram_label_pattern()
+        .replace_all(dot, |found: &regex::Captures<'_>| {
+            let whole = &found[0];
+            let Some(text) = found.name("quoted").or_else(|| found.name("cell")) else {
+                return whole.to_owned();
+            };
+            let msgid = text.as_str().replace("\\n", "\n").replace("\\\"", "\"");
+            let Some(chinese) = catalogue
+                .find_message(None, &msgid, None)
+                .filter(|message| message.is_translated() && !message.is_fuzzy())
+                .and_then(|message| message.msgstr().ok())
+            else {
+                return whole.to_owned();
+            };
+            let written = if found.name("quoted").is_some() {
+                chinese.replace('"', "\\\"").replace('\n', "\\n")
+            } else {
+                chinese.to_owned()
+            };
+            let start = text.start() - found.get(0).map_or(0, |m| m.start());
+            format!(
+                "{}{written}{}",
+                &whole[..start],
+                &whole[start + text.as_str().len()..]
+            )
+        })
+        .into_owned()
+}
+
+/// Every diagram source under `dir` (`…/diagrams/<name>.dot`), sorted.
+pub fn diagram_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(diagram_sources(&path));
+        } else if path.extension().is_some_and(|ext| ext == "dot")
+            && dir.file_name().is_some_and(|name| name == "diagrams")
+        {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The Chinese edition's picture of a diagram: `<name>.zh-CN.svg` beside
+/// `<name>.dot`, drawn by `cargo book translations update`.
+pub fn translated_picture(source: &Path) -> PathBuf {
+    source.with_extension(format!("{LANGUAGE}.svg"))
 }
 
 /// The lines (1-based) that fenced and indented code blocks occupy.
@@ -727,6 +931,48 @@ mod tests {
         .expect("translated");
         assert!(chinese.contains("这对*默认*构建成立。"), "{chinese}");
         assert!(chinese.contains("```rust\nlet a = 1;\n```"), "{chinese}");
+    }
+
+    #[test]
+    fn summaries_and_alt_texts_are_messages_and_get_translated() {
+        let markdown = "<details>\n<summary>The whole program</summary>\n\n```html\n<summary>code</summary>\n```\n</details>\n\n<img class=\"diagram\" src=\"d.svg\" alt=\"A queue of jobs\">\n";
+        assert_eq!(
+            html_texts(markdown),
+            [(2, "The whole program".to_owned()), (9, "A queue of jobs".to_owned())]
+        );
+        let po = HEADER.to_owned()
+            + "msgid \"The whole program\"\nmsgstr \"完整的程序\"\n\nmsgid \"A queue of jobs\"\nmsgstr \"作业队列\"\n";
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), &po).expect("written");
+        let catalogue = load(path.path()).expect("a valid PO file");
+        let chinese = translate_html_texts(markdown, &catalogue);
+        assert!(chinese.contains("<summary>完整的程序</summary>"), "{chinese}");
+        assert!(chinese.contains("<summary>code</summary>"), "{chinese}");
+        assert!(chinese.contains("alt=\"作业队列\">"), "{chinese}");
+    }
+
+    #[test]
+    fn diagram_labels_are_messages_and_get_translated() {
+        let dot = "// label=\"a comment\"\ndigraph g {\n    a [label=\"writer thread\\nstores 42\"];\n    b [label=<\n<TR><TD ALIGN=\"LEFT\">frame of fetch()</TD></TR>>];\n    a -> b [label=\" then\"];\n}\n";
+        assert_eq!(
+            diagram_labels(dot),
+            [
+                (3, "writer thread\nstores 42".to_owned()),
+                (5, "frame of fetch()".to_owned()),
+                (6, " then".to_owned())
+            ]
+        );
+        let po = HEADER.to_owned()
+            + "msgid \"writer thread\\nstores 42\"\nmsgstr \"写线程\\n存入 42\"\n\nmsgid \" then\"\nmsgstr \" 然后\"\n";
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), &po).expect("written");
+        let catalogue = load(path.path()).expect("a valid PO file");
+        let chinese = translate_diagram(dot, &catalogue);
+        assert!(chinese.contains("[label=\"写线程\\n存入 42\"]"), "{chinese}");
+        assert!(chinese.contains("[label=\" 然后\"]"), "{chinese}");
+        assert!(chinese.contains("frame of fetch()"), "{chinese}");
+        let page = translate_html_texts("<img class=\"diagram\" src=\"diagrams/claim.svg\" alt=\"x\">\n", &catalogue);
+        assert_eq!(page, "<img class=\"diagram\" src=\"diagrams/claim.zh-CN.svg\" alt=\"x\">\n");
     }
 
     #[test]

@@ -209,6 +209,7 @@ fn update_translations(root: &Path) -> Result<()> {
         bail!("msgmerge failed ({status}) on {}", catalogue.display());
     }
     let merged = i18n::load(&catalogue)?;
+    draw_translated_diagrams(root, &merged)?;
     let gaps = i18n::gaps(&sources, &merged);
     println!(
         "Updated {}: {} messages, {} to translate (`cargo book translations check` lists them)",
@@ -216,6 +217,39 @@ fn update_translations(root: &Path) -> Result<()> {
         sources.len(),
         gaps.len()
     );
+    Ok(())
+}
+
+/// Draws each diagram's Chinese picture (`<name>.zh-CN.svg`) from its source
+/// with the catalogue's labels, with Graphviz's `dot`.
+fn draw_translated_diagrams(root: &Path, catalogue: &polib::catalog::Catalog) -> Result<()> {
+    use std::io::Write as _;
+    for source in i18n::diagram_sources(&Book::open(root)?.source_dir()) {
+        let dot = std::fs::read_to_string(&source)
+            .with_context(|| format!("cannot read {}", source.display()))?;
+        let mut child = std::process::Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("cannot run dot: install Graphviz (apt-get install graphviz)")?;
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(i18n::translate_diagram(&dot, catalogue).as_bytes())?;
+        let drawn = child.wait_with_output()?;
+        if !drawn.status.success() {
+            bail!(
+                "dot failed on the translated {}: {}",
+                source.display(),
+                String::from_utf8_lossy(&drawn.stderr)
+            );
+        }
+        let picture = i18n::translated_picture(&source);
+        std::fs::write(&picture, &drawn.stdout)
+            .with_context(|| format!("cannot write {}", picture.display()))?;
+    }
     Ok(())
 }
 
