@@ -183,7 +183,8 @@ impl Book {
 }
 
 /// Renders the English book into `destination` (or `book.toml`'s build
-/// directory) and then the Chinese edition into its `zh-CN/`, each loaded
+/// directory) and then, if the book has `po/zh-CN.po`, the Chinese edition
+/// into its `zh-CN/`, each loaded
 /// afresh and passed through `adjust` (for example to leave out the search
 /// index). Returns the English book's directory.
 pub fn render_editions(
@@ -191,11 +192,20 @@ pub fn render_editions(
     destination: Option<&Path>,
     adjust: impl Fn(Book) -> Result<Book, BookError>,
 ) -> Result<PathBuf, BookError> {
-    let catalogue = i18n::load(&i18n::catalogue_path(root))?;
+    let catalogue_path = i18n::catalogue_path(root);
+    // A book without a catalogue (a reader's own, the tests' small one) has
+    // one edition.
+    let catalogue = if catalogue_path.exists() {
+        Some(i18n::load(&catalogue_path)?)
+    } else {
+        None
+    };
     let html = adjust(Book::open(root)?)?.render_html(destination)?;
-    let chinese = adjust(Book::open(root)?.translated(catalogue)?)?
-        .render_html(Some(&html.join(i18n::LANGUAGE)))?;
-    i18n::search::rebuild_index(&chinese)?;
+    if let Some(catalogue) = catalogue {
+        let chinese = adjust(Book::open(root)?.translated(catalogue)?)?
+            .render_html(Some(&html.join(i18n::LANGUAGE)))?;
+        i18n::search::rebuild_index(&chinese)?;
+    }
     Ok(html)
 }
 

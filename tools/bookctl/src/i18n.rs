@@ -202,10 +202,10 @@ pub fn translate_html_texts(markdown: &str, catalogue: &Catalog) -> String {
                 None => whole.to_owned(),
             }
         });
-        translated.push_str(&diagram_src_pattern().replace_all(
-            &replaced,
-            format!("${{1}}.{LANGUAGE}.svg\"").as_str(),
-        ));
+        translated.push_str(
+            &diagram_src_pattern()
+                .replace_all(&replaced, format!("${{1}}.{LANGUAGE}.svg\"").as_str()),
+        );
     }
     translated
 }
@@ -938,7 +938,10 @@ mod tests {
         let markdown = "<details>\n<summary>The whole program</summary>\n\n```html\n<summary>code</summary>\n```\n</details>\n\n<img class=\"diagram\" src=\"d.svg\" alt=\"A queue of jobs\">\n";
         assert_eq!(
             html_texts(markdown),
-            [(2, "The whole program".to_owned()), (9, "A queue of jobs".to_owned())]
+            [
+                (2, "The whole program".to_owned()),
+                (9, "A queue of jobs".to_owned())
+            ]
         );
         let po = HEADER.to_owned()
             + "msgid \"The whole program\"\nmsgstr \"完整的程序\"\n\nmsgid \"A queue of jobs\"\nmsgstr \"作业队列\"\n";
@@ -946,7 +949,10 @@ mod tests {
         std::fs::write(path.path(), &po).expect("written");
         let catalogue = load(path.path()).expect("a valid PO file");
         let chinese = translate_html_texts(markdown, &catalogue);
-        assert!(chinese.contains("<summary>完整的程序</summary>"), "{chinese}");
+        assert!(
+            chinese.contains("<summary>完整的程序</summary>"),
+            "{chinese}"
+        );
         assert!(chinese.contains("<summary>code</summary>"), "{chinese}");
         assert!(chinese.contains("alt=\"作业队列\">"), "{chinese}");
     }
@@ -968,11 +974,20 @@ mod tests {
         std::fs::write(path.path(), &po).expect("written");
         let catalogue = load(path.path()).expect("a valid PO file");
         let chinese = translate_diagram(dot, &catalogue);
-        assert!(chinese.contains("[label=\"写线程\\n存入 42\"]"), "{chinese}");
+        assert!(
+            chinese.contains("[label=\"写线程\\n存入 42\"]"),
+            "{chinese}"
+        );
         assert!(chinese.contains("[label=\" 然后\"]"), "{chinese}");
         assert!(chinese.contains("frame of fetch()"), "{chinese}");
-        let page = translate_html_texts("<img class=\"diagram\" src=\"diagrams/claim.svg\" alt=\"x\">\n", &catalogue);
-        assert_eq!(page, "<img class=\"diagram\" src=\"diagrams/claim.zh-CN.svg\" alt=\"x\">\n");
+        let page = translate_html_texts(
+            "<img class=\"diagram\" src=\"diagrams/claim.svg\" alt=\"x\">\n",
+            &catalogue,
+        );
+        assert_eq!(
+            page,
+            "<img class=\"diagram\" src=\"diagrams/claim.zh-CN.svg\" alt=\"x\">\n"
+        );
     }
 
     #[test]
