@@ -141,7 +141,10 @@ fn draw(source: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let output = child.wait_with_output().map_err(|e| e.to_string())?;
     if !output.status.success() {
-        return Err(format!("dot fails: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "dot fails: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

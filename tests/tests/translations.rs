@@ -156,14 +156,20 @@ fn code_blocks(markdown: &str) -> Vec<String> {
 }
 
 #[test]
-fn translating_leaves_every_code_block_as_it_is() {
-    unless_passed("code blocks", code_blocks_untouched);
+fn translating_leaves_every_code_block_as_it_is_and_translates_the_rest() {
+    unless_passed("code blocks and HTML", code_blocks_untouched);
 }
 
 fn code_blocks_untouched() {
     let english = Book::open(root()).expect("the book loads");
     let catalogue =
         i18n::load(&i18n::catalogue_path(root())).expect("po/zh-CN.po is a valid catalogue");
+    let english_texts: std::collections::HashSet<String> = english
+        .source_chapters()
+        .iter()
+        .flat_map(|chapter| i18n::html_texts(&chapter.content))
+        .map(|(_, text)| text)
+        .collect();
     let chinese = Book::open(root())
         .and_then(|book| book.translated(catalogue))
         .expect("the book translates");
@@ -178,5 +184,21 @@ fn code_blocks_untouched() {
             "a code block of {} differs in the Chinese edition",
             en.path.display()
         );
+        // The summaries and alt texts are translated too, and diagrams are
+        // shown with their Chinese labels.
+        for (line, text) in i18n::html_texts(&zh.content) {
+            assert!(
+                !english_texts.contains(&text),
+                "{}:{line}: {text:?} is still in English in the Chinese edition",
+                zh.path.display()
+            );
+        }
+        for line in zh.content.lines().filter(|l| l.contains("diagrams/")) {
+            assert!(
+                !line.contains("src=\"diagrams/") || line.contains(".zh-CN.svg\""),
+                "{}: an English diagram in the Chinese edition: {line}",
+                zh.path.display()
+            );
+        }
     }
 }

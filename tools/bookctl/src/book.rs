@@ -102,12 +102,16 @@ impl Book {
         let mut failures = Vec::new();
         self.mdbook.book.for_each_mut(|item| {
             let result = match item {
-                BookItem::Chapter(chapter) => {
-                    i18n::translate_markdown(&i18n::pin_heading_ids(&chapter.content), &catalogue)
-                        .map(|content| chapter.content = content)
-                        .and_then(|()| i18n::translate_markdown(&chapter.name, &catalogue))
-                        .map(|name| chapter.name = name)
-                }
+                BookItem::Chapter(chapter) => i18n::translate_markdown(
+                    &i18n::translate_html_texts(
+                        &i18n::pin_heading_ids(&chapter.content),
+                        &catalogue,
+                    ),
+                    &catalogue,
+                )
+                .map(|content| chapter.content = content)
+                .and_then(|()| i18n::translate_markdown(&chapter.name, &catalogue))
+                .map(|name| chapter.name = name),
                 BookItem::PartTitle(title) => {
                     i18n::translate_markdown(title, &catalogue).map(|t| *title = t)
                 }
