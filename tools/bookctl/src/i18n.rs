@@ -742,7 +742,8 @@ fn normalised(text: &str) -> String {
 fn english_uses<'t>(msgid: &str, terms: &'t [Term]) -> Vec<(&'t str, &'t Term)> {
     static NOT_PROSE: OnceLock<Regex> = OnceLock::new();
     let not_prose = NOT_PROSE.get_or_init(|| {
-        Regex::new(r"(?s)<!--.*?-->|`[^`]*`|\]\([^)]*\)|<[^>]*>").expect("a valid pattern")
+        Regex::new(r"(?s)<!--.*?-->|<code>.*?</code>|`[^`]*`|\]\([^)]*\)|<[^>]*>")
+            .expect("a valid pattern")
     });
     let prose = not_prose.replace_all(msgid, " ");
     let mut uses = Vec::new();
@@ -1049,6 +1050,7 @@ mod tests {
         assert_eq!(uses("Event, Semaphore and Barrier"), ["event"]);
         assert_eq!(uses("Two locks and an event loop."), ["event", "lock"]);
         assert_eq!(uses("The `Mutex` and `lock()`."), Vec::<String>::new());
+        assert_eq!(uses("A <code>lock()</code> call."), Vec::<String>::new());
         assert_eq!(
             uses("A check. <!-- check: a.md[lock] > b.md[event] -->"),
             Vec::<String>::new()
