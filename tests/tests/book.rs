@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use bookctl::book::render_editions;
 use bookctl::results::{self, Key, KeyBuilder, Passed};
 use bookctl::{Book, linkcheck, listings};
 
@@ -16,7 +17,8 @@ fn root() -> &'static Path {
 
 /// What rendering the book depends on: this test (its executable, rebuilt
 /// with bookctl and mdBook) and every file under `book.toml`, `src/`,
-/// `theme/` and `listings/` (which chapters include). `None` (always run)
+/// `theme/`, `listings/` (which chapters include) and `po/` (the Chinese
+/// edition). `None` (always run)
 /// if one cannot be read.
 fn render_inputs() -> Option<Key> {
     let test = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
@@ -25,16 +27,18 @@ fn render_inputs() -> Option<Key> {
         .ok()?
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
-    let mut key = KeyBuilder::new("book renders v1")
+    let mut key = KeyBuilder::new("book renders v2")
         .part(&test.len().to_le_bytes())
         .part(&modified.as_nanos().to_le_bytes())
         .part(&std::fs::read(root().join("book.toml")).ok()?);
-    for dir in ["src", "theme", "listings"] {
+    for dir in ["src", "theme", "listings", "po"] {
         key = results::hash_tree(key.part(dir.as_bytes()), &root().join(dir)).ok()?;
     }
     Some(key.finish())
 }
 
+/// Both editions, the English and the Chinese under `zh-CN/`, whose
+/// relative links must resolve as well.
 /// Rendering is most of this binary's time: a render that passed is not
 /// repeated until the book changes (`bookctl::results`;
 /// `BOOK_TEST_CACHE=off` renders every time, as CI does).
@@ -45,14 +49,11 @@ fn renders_without_warnings_and_every_internal_link_resolves() {
     if inputs.as_ref().is_some_and(|key| passed.contains(key)) {
         return;
     }
-    let book = Book::open(root())
-        .and_then(Book::without_search_index)
-        .expect("the book loads");
     let dest = tempfile::tempdir().expect("a temporary directory");
-    let html = book
-        .render_html(Some(dest.path()))
-        .expect("mdBook renders the book without warnings");
+    let html = render_editions(root(), Some(dest.path()), Book::without_search_index)
+        .expect("mdBook renders both editions without warnings");
     assert!(html.join("index.html").is_file());
+    assert!(html.join("zh-CN/index.html").is_file());
     let broken = linkcheck::broken_links(&html).expect("the rendered pages are readable");
     assert!(broken.is_empty(), "broken internal links: {broken:#?}");
     if let Some(key) = inputs {

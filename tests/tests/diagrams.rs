@@ -4,13 +4,18 @@
 //! `<name>.svg` that `dot -Tsvg` makes of it; chapters show the SVG. This test
 //! checks that each source has its picture and each picture its source, and,
 //! where Graphviz is installed, that the committed SVG is what the source
-//! draws today, so that an edited source cannot ship a stale picture. Without
+//! draws today, so that an edited source cannot ship a stale picture. The
+//! Chinese edition shows `<name>.zh-CN.svg`, drawn from the same source with
+//! the labels of `po/zh-CN.po` (`cargo book translations update`), and is
+//! checked the same way. Without
 //! `dot` that last part is skipped, and says so; CI installs Graphviz and sets
 //! `BOOK_DIAGRAMS_REQUIRED=1`, under which a missing `dot` fails.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+use bookctl::i18n;
 
 #[test]
 fn every_diagram_has_its_source_and_matches_it() {
@@ -20,8 +25,19 @@ fn every_diagram_has_its_source_and_matches_it() {
     collect(&src, &mut sources, &mut pictures);
 
     let mut problems = Vec::new();
+    let translated_suffix = format!(".{}.svg", i18n::LANGUAGE);
+    let source_of = |picture: &Path| -> PathBuf {
+        let name = picture
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        match name.strip_suffix(&translated_suffix) {
+            Some(stem) => picture.with_file_name(format!("{stem}.dot")),
+            None => picture.with_extension("dot"),
+        }
+    };
     for picture in &pictures {
-        if !picture.with_extension("dot").is_file() {
+        if !source_of(picture).is_file() {
             problems.push(format!(
                 "{}: a diagram without its Graphviz source beside it",
                 picture.display()
@@ -29,6 +45,8 @@ fn every_diagram_has_its_source_and_matches_it() {
         }
     }
     let dot_works = Command::new("dot").arg("-V").output().is_ok();
+    let catalogue = i18n::load(&i18n::catalogue_path(&src.join("..")))
+        .expect("po/zh-CN.po is a valid catalogue");
     let required = std::env::var_os("BOOK_DIAGRAMS_REQUIRED").is_some_and(|v| v == "1");
     for source in &sources {
         let picture = source.with_extension("svg");
@@ -66,6 +84,31 @@ fn every_diagram_has_its_source_and_matches_it() {
             ));
         }
     }
+    for source in &sources {
+        let picture = i18n::translated_picture(source);
+        let Ok(committed) = std::fs::read_to_string(&picture) else {
+            problems.push(format!(
+                "{}: no Chinese picture {} beside it (run `cargo book translations update`)",
+                source.display(),
+                picture.display()
+            ));
+            continue;
+        };
+        if !dot_works {
+            continue;
+        }
+        let text = std::fs::read_to_string(source).expect("the diagram source is readable");
+        match draw(&i18n::translate_diagram(&text, &catalogue)) {
+            Err(why) => problems.push(format!("{}, translated: {why}", source.display())),
+            Ok(drawn) if drawn != committed => problems.push(format!(
+                "{} is not what {} draws with the labels of po/zh-CN.po: run \
+                 `cargo book translations update`",
+                picture.display(),
+                source.display()
+            )),
+            Ok(_) => {}
+        }
+    }
     if !dot_works && !sources.is_empty() {
         assert!(
             !required,
@@ -78,6 +121,32 @@ fn every_diagram_has_its_source_and_matches_it() {
         );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What `dot -Tsvg` draws of `source` given on its standard input.
+fn draw(source: &str) -> Result<String, String> {
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    // dot reads all of its input before it writes: no deadlock here.
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(source.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "dot fails: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// `.dot` files and the SVGs of `diagrams/` folders (the charts in

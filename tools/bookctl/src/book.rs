@@ -8,7 +8,14 @@ use mdbook_driver::builtin_renderers::MarkdownRenderer;
 
 use crate::diagnostics::capture_warnings;
 use crate::error::BookError;
+use crate::i18n;
 use crate::includes;
+use polib::catalog::Catalog;
+
+/// The Chinese edition's title and description (`book.toml` holds the
+/// English ones; gettext translates chapters, not configuration).
+const TITLE_ZH: &str = "写给 Python 程序员的 Rust 并发";
+const DESCRIPTION_ZH: &str = "线程、进程、asyncio 和 gevent，以及在 Rust 中如何用 std::thread、rayon、tokio 和 may 做同样的事。每个示例都经过编译、运行和测试。";
 
 /// A chapter after mdBook's link preprocessor ran: every `{{#include}}` and
 /// `{{#rustdoc_include}}` replaced by what the reader sees.
@@ -76,6 +83,51 @@ impl Book {
         Ok(chapters_of(book.iter()))
     }
 
+    /// Every message of the English chapters, titles and diagrams that the
+    /// Chinese edition's catalogue must translate, in book order.
+    pub fn messages(&self) -> Result<Vec<i18n::Source>, BookError> {
+        let items: Vec<&BookItem> = self.mdbook.iter().collect();
+        let source_dir = self.mdbook.config.book.src.display().to_string();
+        let mut sources = i18n::template(&items, &source_dir)?;
+        i18n::add_diagram_labels(&mut sources, &self.source_dir(), &source_dir)?;
+        Ok(sources)
+    }
+
+    /// The Chinese edition: the chapters and titles translated by
+    /// `catalogue` (before mdBook expands their includes, so that included
+    /// code and tables reach the page as they are), with `<html lang="zh-CN">`;
+    /// `cargo book build` renders it into `zh-CN/` under the English book.
+    pub fn translated(mut self, mut catalogue: Catalog) -> Result<Book, BookError> {
+        mdbook_i18n_helpers::gettext::add_stripped_summary_translations(&mut catalogue);
+        let mut failures = Vec::new();
+        self.mdbook.book.for_each_mut(|item| {
+            let result = match item {
+                BookItem::Chapter(chapter) => i18n::translate_markdown(
+                    &i18n::translate_html_texts(
+                        &i18n::pin_heading_ids(&chapter.content),
+                        &catalogue,
+                    ),
+                    &catalogue,
+                )
+                .map(|content| chapter.content = content)
+                .and_then(|()| i18n::translate_markdown(&chapter.name, &catalogue))
+                .map(|name| chapter.name = name),
+                BookItem::PartTitle(title) => {
+                    i18n::translate_markdown(title, &catalogue).map(|t| *title = t)
+                }
+                BookItem::Separator => Ok(()),
+            };
+            failures.extend(result.err());
+        });
+        if let Some(failure) = failures.into_iter().next() {
+            return Err(failure);
+        }
+        self.mdbook.config.book.language = Some(i18n::LANGUAGE.to_owned());
+        self.mdbook.config.book.title = Some(TITLE_ZH.to_owned());
+        self.mdbook.config.book.description = Some(DESCRIPTION_ZH.to_owned());
+        Ok(self)
+    }
+
     /// Leaves the search index out of the next rendering. It is most of
     /// the rendering time and has no links, so the test suite's link check
     /// skips it; `cargo book build` always builds it.
@@ -132,6 +184,33 @@ impl Book {
         )?;
         Ok(output)
     }
+}
+
+/// Renders the English book into `destination` (or `book.toml`'s build
+/// directory) and then, if the book has `po/zh-CN.po`, the Chinese edition
+/// into its `zh-CN/`, each loaded
+/// afresh and passed through `adjust` (for example to leave out the search
+/// index). Returns the English book's directory.
+pub fn render_editions(
+    root: &Path,
+    destination: Option<&Path>,
+    adjust: impl Fn(Book) -> Result<Book, BookError>,
+) -> Result<PathBuf, BookError> {
+    let catalogue_path = i18n::catalogue_path(root);
+    // A book without a catalogue (a reader's own, the tests' small one) has
+    // one edition.
+    let catalogue = if catalogue_path.exists() {
+        Some(i18n::load(&catalogue_path)?)
+    } else {
+        None
+    };
+    let html = adjust(Book::open(root)?)?.render_html(destination)?;
+    if let Some(catalogue) = catalogue {
+        let chinese = adjust(Book::open(root)?.translated(catalogue)?)?
+            .render_html(Some(&html.join(i18n::LANGUAGE)))?;
+        i18n::search::rebuild_index(&chinese)?;
+    }
+    Ok(html)
 }
 
 /// mdBook empties its output directory before it renders. Refuse to render

@@ -48,6 +48,9 @@ pub enum BookError {
 
     #[error("{} has a malformed [package.metadata.book] table: {reason}", manifest.display())]
     ListingMetadata { manifest: PathBuf, reason: String },
+
+    #[error("the Chinese edition: {what}: {reason}")]
+    I18n { what: String, reason: String },
 }
 
 impl BookError {

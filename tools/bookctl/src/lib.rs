@@ -8,6 +8,7 @@ pub mod cargo;
 pub mod diagnostics;
 pub mod error;
 pub mod extensions;
+pub mod i18n;
 pub mod includes;
 pub mod linkcheck;
 pub mod listings;

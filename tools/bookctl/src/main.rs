@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use bookctl::listings::{self, ListingKind};
 use bookctl::outputs::{self, Outcome};
 use bookctl::{Book, BookError, linkcheck, serve};
-use bookctl::{bench, extensions};
+use bookctl::{bench, extensions, i18n};
 use clap::{Parser, Subcommand};
 
 /// Build and check "Concurrency in Rust for Python Programmers".
@@ -34,6 +34,9 @@ enum Command {
     /// Serve the book on 127.0.0.1 with live reload, and run every example's
     /// Run button locally (offline, with the test suite's crates).
     Serve(serve::Args),
+    /// The Chinese edition's catalogue (po/zh-CN.po).
+    #[command(subcommand)]
+    Translations(Translations),
     /// Check the internal links of an HTML book rendered elsewhere (e.g. by `mdbook build`).
     Links {
         /// The directory holding the rendered HTML.
@@ -83,6 +86,23 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum Translations {
+    /// Refresh po/zh-CN.po from the English: new messages are added
+    /// untranslated, changed ones are marked fuzzy with their old
+    /// translation (GNU gettext's msgmerge), translator comments are kept.
+    Update,
+    /// List every message the catalogue leaves untranslated or fuzzy, and
+    /// every translation that lacks the glossary's Chinese for a term its
+    /// English uses; exit 1 if there is any.
+    Check {
+        /// A catalogue other than po/zh-CN.po (a part of it, say): only the
+        /// English messages it has entries for are checked.
+        #[arg(long, value_name = "FILE")]
+        po: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -99,6 +119,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Build { ref dest } => build(&root()?, dest.as_deref()),
         Command::Serve(ref args) => serve::run(root()?, args),
         Command::Links { ref html } => check_links(html),
+        Command::Translations(Translations::Update) => update_translations(&root()?),
+        Command::Translations(Translations::Check { ref po }) => {
+            check_translations(&root()?, po.as_deref())
+        }
         Command::Outputs { bless, ref package } => {
             check_outputs(&root()?, bless, package.as_deref())
         }
@@ -133,15 +157,145 @@ fn find_root() -> Result<PathBuf> {
 }
 
 fn build(root: &Path, dest: Option<&Path>) -> Result<()> {
-    let book = Book::open(root)?;
-    let html = book.render_html(dest)?;
+    let html = bookctl::book::render_editions(root, dest, Ok)?;
     check_links(&html)?;
     let index = html.join("index.html");
     println!("Built the book: open {}", index.display());
     println!(
+        "and its Chinese edition: {}",
+        html.join(bookctl::i18n::LANGUAGE)
+            .join("index.html")
+            .display()
+    );
+    println!(
         "(or serve it with `cargo book serve --open`: live reload, and Run buttons that work offline)"
     );
     Ok(())
+}
+
+fn update_translations(root: &Path) -> Result<()> {
+    let sources = Book::open(root)?.messages()?;
+    let template_dir = root.join("target").join("i18n");
+    std::fs::create_dir_all(&template_dir)
+        .with_context(|| format!("cannot create {}", template_dir.display()))?;
+    let template = template_dir.join("messages.pot");
+    polib::po_file::write(&i18n::template_catalogue(&sources), &template)
+        .with_context(|| format!("cannot write {}", template.display()))?;
+    let catalogue = i18n::catalogue_path(root);
+    if !catalogue.exists() {
+        std::fs::create_dir_all(catalogue.parent().expect("po/ has a parent"))?;
+        std::fs::copy(&template, &catalogue)
+            .with_context(|| format!("cannot create {}", catalogue.display()))?;
+        println!(
+            "Created {} with {} messages to translate",
+            catalogue.display(),
+            sources.len()
+        );
+        return Ok(());
+    }
+    let status = std::process::Command::new("msgmerge")
+        .args([
+            "--quiet",
+            "--update",
+            "--backup=none",
+            "--no-wrap",
+            "--sort-by-file",
+        ])
+        .arg(&catalogue)
+        .arg(&template)
+        .status()
+        .context("cannot run msgmerge: install GNU gettext (apt-get install gettext)")?;
+    if !status.success() {
+        bail!("msgmerge failed ({status}) on {}", catalogue.display());
+    }
+    let merged = i18n::load(&catalogue)?;
+    draw_translated_diagrams(root, &merged)?;
+    let gaps = i18n::gaps(&sources, &merged);
+    println!(
+        "Updated {}: {} messages, {} to translate (`cargo book translations check` lists them)",
+        catalogue.display(),
+        sources.len(),
+        gaps.len()
+    );
+    Ok(())
+}
+
+/// Draws each diagram's Chinese picture (`<name>.zh-CN.svg`) from its source
+/// with the catalogue's labels, with Graphviz's `dot`.
+fn draw_translated_diagrams(root: &Path, catalogue: &polib::catalog::Catalog) -> Result<()> {
+    use std::io::Write as _;
+    for source in i18n::diagram_sources(&Book::open(root)?.source_dir()) {
+        let dot = std::fs::read_to_string(&source)
+            .with_context(|| format!("cannot read {}", source.display()))?;
+        let mut child = std::process::Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("cannot run dot: install Graphviz (apt-get install graphviz)")?;
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(i18n::translate_diagram(&dot, catalogue).as_bytes())?;
+        let drawn = child.wait_with_output()?;
+        if !drawn.status.success() {
+            bail!(
+                "dot failed on the translated {}: {}",
+                source.display(),
+                String::from_utf8_lossy(&drawn.stderr)
+            );
+        }
+        let picture = i18n::translated_picture(&source);
+        std::fs::write(&picture, &drawn.stdout)
+            .with_context(|| format!("cannot write {}", picture.display()))?;
+    }
+    Ok(())
+}
+
+fn check_translations(root: &Path, part: Option<&Path>) -> Result<()> {
+    let mut sources = Book::open(root)?.messages()?;
+    let path = part.map_or_else(|| i18n::catalogue_path(root), Path::to_path_buf);
+    let catalogue = i18n::load(&path)?;
+    if part.is_some() {
+        let covered: std::collections::HashSet<&str> =
+            catalogue.messages().map(|m| m.msgid()).collect();
+        sources.retain(|source| covered.contains(source.msgid.as_str()));
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let glossary_path = root.join("src/appendix/glossary.md");
+    let glossary = std::fs::read_to_string(&glossary_path)
+        .with_context(|| format!("cannot read {}", glossary_path.display()))?;
+    let gaps = i18n::gaps(&sources, &catalogue);
+    let inconsistent = i18n::glossary_gaps(&text, &sources, &catalogue, &i18n::glossary(&glossary));
+    let misformatted = i18n::misformatted(&sources, &catalogue);
+    for found in &misformatted {
+        println!("{found}");
+    }
+    for gap in &gaps {
+        println!("{gap}");
+    }
+    for found in &inconsistent {
+        println!("{found}");
+    }
+    if gaps.is_empty() && inconsistent.is_empty() && misformatted.is_empty() {
+        println!(
+            "{}: all {} messages translated, glossary terms consistent, Markdown kept",
+            path.display(),
+            sources.len()
+        );
+        Ok(())
+    } else {
+        bail!(
+            "{}: {} messages untranslated or fuzzy, {} translations without the glossary's \
+             term, {} whose Markdown differs from the English",
+            path.display(),
+            gaps.len(),
+            inconsistent.len(),
+            misformatted.len()
+        )
+    }
 }
 
 fn check_links(html: &Path) -> Result<()> {

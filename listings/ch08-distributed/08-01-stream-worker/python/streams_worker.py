@@ -105,8 +105,11 @@ while not stopping:
         pending = broker.xpending_range(STREAM, GROUP, entry_id, entry_id, 1)
         run(entry_id, fields, pending[0]["times_delivered"] if pending else 1)
         continue
-    # Then new ones: block for up to 200 ms, so that a signal is seen soon.
-    reply = broker.xreadgroup(GROUP, CONSUMER, {STREAM: ">"}, count=1, block=200)
+    # Then new ones. While a scan of the pending entries is under way, only
+    # look, so that the scan goes on at once; otherwise block for up to
+    # 200 ms, so that a signal is seen soon.
+    block = 200 if claim_cursor == "0-0" else None
+    reply = broker.xreadgroup(GROUP, CONSUMER, {STREAM: ">"}, count=1, block=block)
     if reply:
         [(_, [(entry_id, fields)])] = reply
         run(entry_id, fields, 1)

@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     // --quick: enough jobs to exercise every row, as fast as possible.
-    let (scale, python_processes) = if quick { (1, 2) } else { (40, 8) };
+    let (scale, python_processes) = if quick { (1, 2) } else { (400, 8) };
     let workloads = [
         Workload {
             name: "cpu",
@@ -289,16 +289,19 @@ async fn rust_worker() -> Result<(), Box<dyn std::error::Error>> {
 /// `/proc/self/stat` (fields 16 and 17, in clock ticks of 10 ms on Linux).
 fn children_cpu() -> std::io::Result<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // The fields after the command name, which is in parentheses.
+    // The fields after the command name, which is in parentheses: the first
+    // is field 3, so field N is fields[N - 3]. Pick them by position: some
+    // fields before them can be negative (field 8, the terminal's process
+    // group, is -1 for a process without a terminal).
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .filter_map(|field| field.parse().ok())
-        .collect();
-    // after_name starts at field 3 (state, not a number, filtered out):
-    // field N is fields[N - 4].
-    let ticks = fields.get(12).copied().unwrap_or(0) + fields.get(13).copied().unwrap_or(0);
-    Ok(Duration::from_millis(ticks * 10))
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| -> std::io::Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("no field {n} in /proc/self/stat")))
+    };
+    Ok(Duration::from_millis((field(16)? + field(17)?) * 10))
 }
 
 fn listing_dir() -> PathBuf {

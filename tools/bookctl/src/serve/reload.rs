@@ -18,7 +18,7 @@ use anyhow::Context;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::watch;
 
-use crate::Book;
+use crate::book::render_editions;
 
 /// How often sources are scanned when polling.
 const POLL: Duration = Duration::from_millis(100);
@@ -58,11 +58,10 @@ pub fn render(root: &Path, workdir: &Path, index: SearchIndex) -> anyhow::Result
     let dir = tempfile::Builder::new()
         .prefix("book-")
         .tempdir_in(workdir)?;
-    let mut book = Book::open(root)?;
-    if index == SearchIndex::Empty {
-        book = book.with_empty_search_index()?;
-    }
-    let html = book.render_html(Some(&dir.path().join("book")))?;
+    let html = render_editions(root, Some(&dir.path().join("book")), |book| match index {
+        SearchIndex::Empty => book.with_empty_search_index(),
+        SearchIndex::Full => Ok(book),
+    })?;
     Ok(Site { html, _dir: dir })
 }
 
@@ -80,7 +79,7 @@ pub struct Sources {
 /// The trees whose changes trigger a rebuild, under the book's root; and
 /// `book.toml`, watched through the root itself (non-recursively) so that
 /// an editor replacing the file is seen too.
-const WATCHED: [&str; 3] = ["src", "listings", "theme"];
+const WATCHED: [&str; 4] = ["src", "listings", "theme", "po"];
 
 impl Sources {
     /// Starts watching the book at `root`, with file system events unless

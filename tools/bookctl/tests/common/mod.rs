@@ -3,7 +3,11 @@
 // Each test crate uses only some of them.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use bookctl::results::{Key, KeyBuilder, Passed};
+use bookctl::serve::sandbox::{Caps, Sandbox};
 use std::time::{Duration, Instant};
 
 /// A word no other process on this machine has on its command line, for
@@ -87,4 +91,52 @@ pub fn small_book() -> tempfile::TempDir {
     .expect("write");
     std::fs::write(dir.path().join("src/one.md"), "# One\n").expect("write");
     dir
+}
+
+/// What a runner test depends on besides its executable (rebuilt with
+/// bookctl and by a new compiler): how this machine lets a run be contained
+/// (bubblewrap, namespaces, cgroups) and who runs it.
+fn machine() -> String {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("Uid:"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    format!("{} | {uid}", Sandbox::detect(Caps::default()).describe())
+}
+
+fn key(test: &str) -> Option<Key> {
+    let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+    let modified = exe
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(
+        KeyBuilder::new(&format!("serve test {test} v1"))
+            .part(&exe.len().to_le_bytes())
+            .part(&modified.as_nanos().to_le_bytes())
+            .part(machine().as_bytes())
+            .finish(),
+    )
+}
+
+/// Runs a test of the runner (most compile an example, some wait out a time
+/// limit) unless it passed before with the same executable on the same
+/// machine (`bookctl::results`; `BOOK_TEST_CACHE=off` runs it every time, as
+/// CI does).
+pub fn unless_passed(test: &str, check: impl FnOnce()) {
+    let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/serve"));
+    let key = key(test);
+    if key.as_ref().is_some_and(|key| passed.contains(key)) {
+        return;
+    }
+    check();
+    if let Some(key) = key {
+        passed.insert(&key);
+    }
 }
