@@ -105,6 +105,22 @@ impl BinaryCache {
         }
     }
 
+    /// Patched for this book: whether the `no_run` snippet under `key` was
+    /// compiled and checked before. A check leaves no executable, only this
+    /// marker; the key covers the snippet, the compiler and every rlib, as
+    /// for an executable.
+    pub(crate) fn checked(&self, key: &str) -> bool {
+        results_recorded() && self.dir.join(format!("{key}.checked")).is_file()
+    }
+
+    /// Patched for this book: records that the `no_run` snippet under `key`
+    /// compiled. Only a success is recorded.
+    pub(crate) fn record_check(&self, key: &str) {
+        if results_recorded() {
+            let _ = fs::write(self.dir.join(format!("{key}.checked")), b"");
+        }
+    }
+
     /// Keep a freshly built executable, returning where it now is.
     pub(crate) fn store(&self, key: &str, binary: &Path) -> Option<PathBuf> {
         // Copy beside the entry, then rename, so a reader never sees half.
@@ -169,6 +185,17 @@ mod tests {
         assert_ne!(base, cache(dir.path(), 2).key("t", "fn main() {}"));
         assert_ne!(base, cache(dir.path(), 1).key("u", "fn main() {}"));
         assert_ne!(base, cache(dir.path(), 1).key("t", "fn main() { }"));
+    }
+
+    #[test]
+    fn a_check_is_recorded_only_when_it_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path(), 1);
+        let key = cache.key("t", "no_run\nfn main() {}");
+        assert!(!results_recorded() || !cache.checked(&key));
+        cache.record_check(&key);
+        assert_eq!(cache.checked(&key), results_recorded());
+        assert!(!cache.checked(&cache.key("t", "no_run\nfn main() { }")));
     }
 
     #[test]

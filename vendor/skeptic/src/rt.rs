@@ -483,6 +483,19 @@ fn execute(
         }
     }
 
+    // Patched for this book: a `no_run` snippet that compiled before, with
+    // the same compiler and rlibs, is not compiled again.
+    let check_key = match (&prepared.binaries, compile_type) {
+        (Some(binaries), CompileType::Check) => {
+            let key = binaries.key(target_triple, &format!("no_run\n{test_text}"));
+            if binaries.checked(&key) {
+                return Outcome { steps: Vec::new() };
+            }
+            Some((binaries, key))
+        }
+        _ => None,
+    };
+
     let rustc = rustc_command();
     let mut cmd = Command::new(rustc);
     cmd.arg(testcase_path)
@@ -539,6 +552,11 @@ fn execute(
     };
 
     let mut steps = vec![capture(cmd)];
+    if let Some((binaries, key)) = &check_key {
+        if steps[0].failure.is_none() {
+            binaries.record_check(key);
+        }
+    }
 
     if let CompileType::Full = compile_type {
         if steps[0].failure.is_none() {

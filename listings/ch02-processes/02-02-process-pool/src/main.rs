@@ -66,8 +66,10 @@ fn run_job(job: &str, input: &str) -> Result<String, String> {
         "sleep" => {
             let seconds = input
                 .parse()
-                .map_err(|_| format!("{input:?} is not seconds"))?;
-            thread::sleep(Duration::from_secs(seconds));
+                .ok()
+                .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+                .ok_or_else(|| format!("{input:?} is not seconds"))?;
+            thread::sleep(seconds);
             Ok(String::new())
         }
         "wait_to_be_killed" => wait_to_be_killed(input),

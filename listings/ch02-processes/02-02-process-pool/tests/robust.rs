@@ -148,7 +148,7 @@ fn a_terminated_pool_takes_no_more_jobs_and_join_still_works() {
 
     // A pool that is dropped normally still waits for its jobs.
     let pool = Pool::new(1, worker_command()).expect("the pool starts");
-    let slow = pool.submit("sleep", "1");
+    let slow = pool.submit("sleep", "0.3");
     drop(pool);
     assert!(slow.wait_timeout(Duration::ZERO), "drop did not wait");
     finish(slow).expect("the job ran to the end");
