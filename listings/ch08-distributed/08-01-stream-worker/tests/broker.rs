@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use ch08_01_stream_worker::broker::{self, Broker, Persistence};
@@ -100,9 +101,28 @@ where
     }
 }
 
+/// The interpreter `python3` starts, found once: under pyenv, `python3` is a
+/// shell script that looks the version up on every start, and these tests
+/// start Python a dozen times.
+fn python3() -> Command {
+    static INTERPRETER: OnceLock<PathBuf> = OnceLock::new();
+    let path = INTERPRETER.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .and_then(|output| String::from_utf8(output.stdout).ok())
+            .map(|path| PathBuf::from(path.trim()))
+            .filter(|path| path.is_file())
+            .unwrap_or_else(|| PathBuf::from("python3"))
+    });
+    Command::new(path)
+}
+
 /// `python3` with the modules a test needs, or a visible skip.
 fn python_with(test: &str, modules: &str) -> bool {
-    let check = Command::new("python3")
+    let check = python3()
         .args(["-c", &format!("import {modules}")])
         .stderr(Stdio::null())
         .status();
@@ -117,7 +137,7 @@ fn python_with(test: &str, modules: &str) -> bool {
 
 /// Runs a Python program of this listing to its end, within `LIMIT`.
 fn run_python(script: &str, args: &[&str]) -> String {
-    let mut python = Command::new("python3");
+    let mut python = python3();
     python.arg(script).args(args).current_dir(python_dir());
     let output = output_within(python, LIMIT);
     assert!(
@@ -709,7 +729,7 @@ async fn the_python_worker_claims_a_stale_job_behind_many_live_ones() {
     stale_job_behind_live_ones(&mut conn).await;
 
     let worker = KillOnDrop(
-        Command::new("python3")
+        python3()
             .args(["streams_worker.py", &broker.url()])
             .current_dir(python_dir())
             .env("CLAIM_IDLE_MS", "60000")
