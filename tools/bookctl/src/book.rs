@@ -111,7 +111,13 @@ impl Book {
                 )
                 .map(|content| chapter.content = content)
                 .and_then(|()| i18n::translate_markdown(&chapter.name, &catalogue))
-                .map(|name| chapter.name = name),
+                .map(|name| chapter.name = name)
+                // The titles above the chapter (the search results' path).
+                .and_then(|()| {
+                    chapter.parent_names.iter_mut().try_for_each(|parent| {
+                        i18n::translate_markdown(parent, &catalogue).map(|t| *parent = t)
+                    })
+                }),
                 BookItem::PartTitle(title) => {
                     i18n::translate_markdown(title, &catalogue).map(|t| *title = t)
                 }
