@@ -21,15 +21,8 @@ fn root() -> &'static Path {
 /// edition). `None` (always run)
 /// if one cannot be read.
 fn render_inputs() -> Option<Key> {
-    let test = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let modified = test
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
     let mut key = KeyBuilder::new("book renders v2")
-        .part(&test.len().to_le_bytes())
-        .part(&modified.as_nanos().to_le_bytes())
+        .running_executable()?
         .part(&std::fs::read(root().join("book.toml")).ok()?);
     for dir in ["src", "theme", "listings", "po"] {
         key = results::hash_tree(key.part(dir.as_bytes()), &root().join(dir)).ok()?;

@@ -23,20 +23,13 @@ use bookctl::results::{self, Key, KeyBuilder, Passed};
 /// the fonts it measures text with. `None` (always run) if one cannot be
 /// read.
 fn inputs(src: &Path) -> Option<Key> {
-    let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let modified = exe
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
     let dot = Command::new("dot").arg("-V").output().ok()?;
     // fc-list lists the fonts in no fixed order.
     let fonts = Command::new("fc-list").output().ok()?;
     let mut fonts: Vec<&[u8]> = fonts.stdout.split(|&b| b == b'\n').collect();
     fonts.sort_unstable();
     let mut key = KeyBuilder::new("diagrams v1")
-        .part(&exe.len().to_le_bytes())
-        .part(&modified.as_nanos().to_le_bytes())
+        .running_executable()?
         .part(&dot.stderr)
         .part(&fonts.concat())
         .part(&std::fs::read(i18n::catalogue_path(&src.join(".."))).ok()?);

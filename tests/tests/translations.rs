@@ -25,15 +25,8 @@ fn root() -> &'static Path {
 /// bookctl), `book.toml`, the chapters and the catalogue. `None` (always
 /// run) if one cannot be read.
 fn inputs(test: &str) -> Option<Key> {
-    let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let modified = exe
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
     let mut key = KeyBuilder::new(&format!("translations: {test} v1"))
-        .part(&exe.len().to_le_bytes())
-        .part(&modified.as_nanos().to_le_bytes())
+        .running_executable()?
         .part(&std::fs::read(root().join("book.toml")).ok()?);
     for dir in ["src", "po"] {
         key = results::hash_tree(key.part(dir.as_bytes()), &root().join(dir)).ok()?;

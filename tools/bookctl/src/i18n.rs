@@ -884,6 +884,13 @@ mod tests {
 
     const HEADER: &str = "msgid \"\"\nmsgstr \"\"\n\"Project-Id-Version: t\\n\"\n\"POT-Creation-Date: \\n\"\n\"PO-Revision-Date: \\n\"\n\"Language-Team: \\n\"\n\"MIME-Version: 1.0\\n\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\"Content-Transfer-Encoding: 8bit\\n\"\n\"Language: zh-CN\\n\"\n\"Plural-Forms: nplurals=1; plural=0;\\n\"\n\n";
 
+    /// The catalogue a PO file with this text holds, read by [`load`].
+    fn catalogue_of(po: &str) -> Catalog {
+        let path = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(path.path(), po).expect("written");
+        load(path.path()).expect("a valid PO file")
+    }
+
     #[test]
     fn a_header_without_a_field_is_an_error_not_a_panic() {
         let path = tempfile::NamedTempFile::new().expect("a temporary file");
@@ -922,9 +929,7 @@ mod tests {
     fn emphasis_next_to_chinese_characters_renders() {
         let po =
             HEADER.to_owned() + "msgid \"The _default_ build.\"\nmsgstr \"这对*默认*构建成立。\"\n";
-        let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), &po).expect("written");
-        let catalogue = load(path.path()).expect("a valid PO file");
+        let catalogue = catalogue_of(&po);
         let chinese = translate_markdown(
             "# T\n\nThe *default* build.\n\n```rust\nlet a = 1;\n```\n",
             &catalogue,
@@ -946,9 +951,7 @@ mod tests {
         );
         let po = HEADER.to_owned()
             + "msgid \"The whole program\"\nmsgstr \"完整的程序\"\n\nmsgid \"A queue of jobs\"\nmsgstr \"作业队列\"\n";
-        let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), &po).expect("written");
-        let catalogue = load(path.path()).expect("a valid PO file");
+        let catalogue = catalogue_of(&po);
         let chinese = translate_html_texts(markdown, &catalogue);
         assert!(
             chinese.contains("<summary>完整的程序</summary>"),
@@ -971,9 +974,7 @@ mod tests {
         );
         let po = HEADER.to_owned()
             + "msgid \"writer thread\\nstores 42\"\nmsgstr \"写线程\\n存入 42\"\n\nmsgid \" then\"\nmsgstr \" 然后\"\n";
-        let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), &po).expect("written");
-        let catalogue = load(path.path()).expect("a valid PO file");
+        let catalogue = catalogue_of(&po);
         let chinese = translate_diagram(dot, &catalogue);
         assert!(
             chinese.contains("[label=\"写线程\\n存入 42\"]"),
@@ -1028,9 +1029,7 @@ mod tests {
         ];
         let po = HEADER.to_owned()
             + "msgid \"Two threads and a \\\"process\\\".\"\nmsgstr \"两个线程和一个程序。\"\n\n# glossary: process\nmsgid \"We process `thread` names.\"\nmsgstr \"我们处理 `thread` 的名字。\"\n";
-        let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), &po).expect("written");
-        let catalogue = load(path.path()).expect("a valid PO file");
+        let catalogue = catalogue_of(&po);
         let found = glossary_gaps(&po, &sources, &catalogue, &terms);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].english, "process");
@@ -1069,9 +1068,7 @@ mod tests {
             .collect();
         let po = HEADER.to_owned()
             + "msgid \"One.\"\nmsgstr \"一。\"\n\nmsgid \"Two.\"\nmsgstr \"\"\n\n#, fuzzy\nmsgid \"Three.\"\nmsgstr \"三。\"\n";
-        let path = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(path.path(), &po).expect("written");
-        let catalogue = load(path.path()).expect("a valid PO file");
+        let catalogue = catalogue_of(&po);
         let found: Vec<Gap> = gaps(&sources, &catalogue)
             .into_iter()
             .map(|gap| gap.gap)

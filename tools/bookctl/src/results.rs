@@ -37,6 +37,22 @@ impl KeyBuilder {
         self
     }
 
+    /// Adds the running executable's size and modification time: a test's
+    /// executable is rebuilt whenever its code, bookctl or the compiler
+    /// changes. `None` if it cannot be read (then nothing is recorded).
+    pub fn running_executable(self) -> Option<KeyBuilder> {
+        let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+        let modified = exe
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(
+            self.part(&exe.len().to_le_bytes())
+                .part(&modified.as_nanos().to_le_bytes()),
+        )
+    }
+
     pub fn finish(self) -> Key {
         let digest = self.0.finalize();
         Key(digest.iter().map(|byte| format!("{byte:02x}")).collect())

@@ -110,16 +110,9 @@ fn machine() -> String {
 }
 
 fn key(test: &str) -> Option<Key> {
-    let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let modified = exe
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
     Some(
         KeyBuilder::new(&format!("serve test {test} v1"))
-            .part(&exe.len().to_le_bytes())
-            .part(&modified.as_nanos().to_le_bytes())
+            .running_executable()?
             .part(machine().as_bytes())
             .finish(),
     )
