@@ -30,17 +30,12 @@ fn extension_listings() -> Vec<Listing> {
         .collect()
 }
 
-/// Builds every extension listing's module with cargo: the built library
-/// of each, by module name.
-fn build_modules(listings: &[Listing]) -> std::collections::HashMap<String, PathBuf> {
-    let packages: Vec<&str> = listings
-        .iter()
-        .filter_map(|listing| match &listing.kind {
-            ListingKind::Extension { package, .. } => Some(package.as_str()),
-            _ => None,
-        })
-        .collect();
-    extensions::build(root(), &packages, &["--quiet"]).expect("the extension modules build")
+/// Builds the listings with cargo (all of them, as `cargo test` would: see
+/// `outputs::build`): the built library of each extension, by module name.
+fn build_modules() -> std::collections::HashMap<String, PathBuf> {
+    outputs::build(root())
+        .expect("the listings build")
+        .libraries
 }
 
 /// Says on stderr that a check was skipped, and why (libtest hides an
@@ -57,7 +52,7 @@ fn every_extension_listing_runs_its_python_programs() {
         skipped("the Python programs of Part 6's extension modules", &reason);
         return;
     }
-    let libraries = build_modules(&listings);
+    let libraries = build_modules();
     let modules = tempfile::tempdir().expect("a temporary directory");
     // A program that passed with this module, this listing folder and this
     // interpreter is not run again (`BOOK_TEST_CACHE=off` runs everything).
@@ -212,7 +207,7 @@ fn the_abi3_modules_run_on_every_cpython_from_3_11_here() {
         "the abi3 modules run on CPython {} (python3 is {python3})",
         versions.join(", ")
     );
-    let libraries = build_modules(&listings);
+    let libraries = build_modules();
     let modules = tempfile::tempdir().expect("a temporary directory");
     let mut programs = Vec::new();
     for listing in &listings {

@@ -31,7 +31,9 @@ fn every_listing_prints_what_the_book_shows() {
         !programs.is_empty(),
         "no listing package found under listings/"
     );
-    let executables = outputs::build(root, &programs).expect("the listings build");
+    let executables = outputs::build(root)
+        .expect("the listings build")
+        .executables;
     let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/listings"));
 
     // Four listings at a time: most of them wait more than they compute, and

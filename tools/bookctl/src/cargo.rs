@@ -29,6 +29,37 @@ pub fn build(root: &Path, args: &[&str]) -> std::io::Result<(ExitStatus, Vec<ser
     Ok((output.status, messages))
 }
 
+/// The workspace's default members, by package name: what a bare
+/// `cargo test` or `cargo build` in `root` builds.
+pub fn default_members(root: &Path) -> std::io::Result<Vec<String>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err(std::io::Error::other(format!(
+            "cargo metadata exited with {}",
+            output.status
+        )));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(std::io::Error::other)?;
+    let default_ids = metadata["workspace_default_members"]
+        .as_array()
+        .ok_or_else(|| std::io::Error::other("cargo metadata lists no default members"))?;
+    let names = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|package| default_ids.contains(&package["id"]))
+        .filter_map(|package| package["name"].as_str().map(str::to_owned))
+        .collect();
+    Ok(names)
+}
+
 /// Every executable among `messages`, by target name.
 pub fn executables(messages: &[serde_json::Value]) -> HashMap<String, PathBuf> {
     messages

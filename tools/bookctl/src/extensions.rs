@@ -42,7 +42,7 @@ pub fn build(
 }
 
 /// Every `cdylib` among cargo's JSON messages, by library name.
-fn libraries(messages: &[serde_json::Value]) -> HashMap<String, PathBuf> {
+pub(crate) fn libraries(messages: &[serde_json::Value]) -> HashMap<String, PathBuf> {
     messages
         .iter()
         .filter(|message| {

@@ -15,6 +15,10 @@ pub struct Listing {
     /// `<chapter>/<folder>`, the way chapters refer to it.
     pub id: String,
     pub kind: ListingKind,
+    /// Built by a `cargo build` of its own (`build = "alone"`), not with the
+    /// other listings, because its dependencies' features must not reach
+    /// them (see [`crate::outputs::build`]).
+    pub builds_alone: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +79,16 @@ struct BookMetadata {
     output: OutputMode,
     #[serde(default)]
     mask: Vec<String>,
+    #[serde(default)]
+    build: BuildMode,
+}
+
+#[derive(Deserialize, Default, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum BuildMode {
+    #[default]
+    Together,
+    Alone,
 }
 
 #[derive(Deserialize, Default, PartialEq)]
@@ -93,20 +107,26 @@ pub fn discover(root: &Path) -> Result<Vec<Listing>, BookError> {
         for dir in sorted_dirs(&chapter)? {
             let id = format!("{}/{}", file_name(&chapter), file_name(&dir));
             let manifest = dir.join("Cargo.toml");
-            let kind = if manifest.is_file() {
+            let (kind, builds_alone) = if manifest.is_file() {
                 read_program(&manifest)?
             } else if dir.join("main.rs").is_file() {
-                ListingKind::CompileFail
+                (ListingKind::CompileFail, false)
             } else {
                 continue;
             };
-            listings.push(Listing { dir, id, kind });
+            listings.push(Listing {
+                dir,
+                id,
+                kind,
+                builds_alone,
+            });
         }
     }
     Ok(listings)
 }
 
-fn read_program(manifest: &Path) -> Result<ListingKind, BookError> {
+/// What the package at `manifest` is, and whether it builds alone.
+fn read_program(manifest: &Path) -> Result<(ListingKind, bool), BookError> {
     let text = std::fs::read_to_string(manifest).map_err(|e| BookError::io("read", manifest, e))?;
     let malformed = |reason: String| BookError::ListingMetadata {
         manifest: manifest.to_path_buf(),
@@ -123,16 +143,18 @@ fn read_program(manifest: &Path) -> Result<ListingKind, BookError> {
         unordered: book.output == OutputMode::Unordered,
         masks,
     };
+    let builds_alone = book.build == BuildMode::Alone;
     let package = parsed.package.name;
     if parsed.lib.crate_type.iter().any(|kind| kind == "cdylib") {
         let module = parsed.lib.name.unwrap_or_else(|| package.replace('-', "_"));
-        return Ok(ListingKind::Extension {
+        let kind = ListingKind::Extension {
             package,
             module,
             check,
-        });
+        };
+        return Ok((kind, builds_alone));
     }
-    Ok(ListingKind::Program { package, check })
+    Ok((ListingKind::Program { package, check }, builds_alone))
 }
 
 fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, BookError> {

@@ -342,8 +342,11 @@ fn check_outputs(root: &Path, bless: bool, filter: Option<&str>) -> Result<()> {
             println!("FAILED   {name}: {reason}");
         }
     };
+    // Every listing is built, as `cargo test` builds them (see
+    // `outputs::build`), whichever were selected: after `cargo test`, nothing.
+    let built = outputs::build(root)?;
     if !programs.is_empty() {
-        let executables = outputs::build(root, &programs)?;
+        let executables = &built.executables;
         for listing in &programs {
             let ListingKind::Program { package, .. } = &listing.kind else {
                 continue;
@@ -359,14 +362,7 @@ fn check_outputs(root: &Path, bless: bool, filter: Option<&str>) -> Result<()> {
         if let Some(reason) = extensions::python_missing() {
             bail!("the extension listings need Python: {reason}");
         }
-        let packages: Vec<&str> = extensions
-            .iter()
-            .filter_map(|listing| match &listing.kind {
-                ListingKind::Extension { package, .. } => Some(package.as_str()),
-                _ => None,
-            })
-            .collect();
-        let libraries = extensions::build(root, &packages, &["--quiet"])?;
+        let libraries = &built.libraries;
         let modules = tempfile::tempdir().context("cannot create a temporary directory")?;
         for listing in &extensions {
             let ListingKind::Extension {

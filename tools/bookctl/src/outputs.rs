@@ -27,25 +27,80 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Builds every listing program with one `cargo build` and returns the path of
-/// each package's executable.
-pub fn build(root: &Path, listings: &[Listing]) -> Result<HashMap<String, PathBuf>, BookError> {
-    let mut args = vec!["--quiet"];
-    for listing in listings {
-        if let ListingKind::Program { package, .. } = &listing.kind {
+/// What [`build`] made: each program's executable, by package name, and each
+/// extension's shared library, by module name.
+#[derive(Debug, Default)]
+pub struct Built {
+    pub executables: HashMap<String, PathBuf>,
+    pub libraries: HashMap<String, PathBuf>,
+}
+
+/// Builds every program and extension listing under `root` for running.
+///
+/// All of them, whichever the caller runs, and together with the workspace's
+/// default members, so that this build shares a bare `cargo test`'s instead
+/// of compiling its own. Cargo turns a dependency's features on for
+/// everything one run builds: `cargo build -p <listing>` alone would resolve
+/// tokio, say, with other features than `cargo test` (which builds the
+/// default members, dev-dependencies included) and compile tokio and all
+/// above it a second time; so would two nested builds with different
+/// listings. `--examples` turns the dev-dependencies on too (the workspace
+/// has no examples, so it adds nothing to build). After `cargo test` this
+/// compiles nothing it compiled.
+///
+/// A listing marked `build = "alone"` is built by a `cargo build` of its own
+/// instead, for a feature that must not reach the others (Listing 7-4's
+/// `deadlock_detection`, which would also change parking_lot under mdBook in
+/// the tests' build script and so build the book's tool twice).
+pub fn build(root: &Path) -> Result<Built, BookError> {
+    let listings = crate::listings::discover(root)?;
+    let package = |listing: &Listing| match &listing.kind {
+        ListingKind::Program { package, .. } | ListingKind::Extension { package, .. } => {
+            Some(package.clone())
+        }
+        ListingKind::CompileFail => None,
+    };
+    let default_members = cargo::default_members(root)
+        .map_err(|e| BookError::io("run cargo metadata in", root, e))?;
+    let together: Vec<String> = default_members
+        .into_iter()
+        .chain(
+            listings
+                .iter()
+                .filter(|listing| !listing.builds_alone)
+                .filter_map(package),
+        )
+        .collect();
+    let mut built = Built::default();
+    let mut add = |packages: &[String], targets: &[&str]| -> Result<(), BookError> {
+        let mut args = vec!["--quiet"];
+        args.extend(targets);
+        for package in packages {
             args.extend(["--package", package.as_str()]);
         }
+        let (status, messages) =
+            cargo::build(root, &args).map_err(|e| BookError::io("run cargo in", root, e))?;
+        if !status.success() {
+            return Err(BookError::io(
+                "build the listings in",
+                root,
+                std::io::Error::other(format!("cargo build exited with {status}")),
+            ));
+        }
+        built.executables.extend(cargo::executables(&messages));
+        built
+            .libraries
+            .extend(crate::extensions::libraries(&messages));
+        Ok(())
+    };
+    add(&together, &["--lib", "--bins", "--examples"])?;
+    for alone in listings.iter().filter(|listing| listing.builds_alone) {
+        if let Some(package) = package(alone) {
+            // Its library and programs, whichever it has.
+            add(&[package], &[])?;
+        }
     }
-    let (status, messages) =
-        cargo::build(root, &args).map_err(|e| BookError::io("run cargo in", root, e))?;
-    if !status.success() {
-        return Err(BookError::io(
-            "build the listings in",
-            root,
-            std::io::Error::other(format!("cargo build exited with {status}")),
-        ));
-    }
-    Ok(cargo::executables(&messages))
+    Ok(built)
 }
 
 /// Runs one program listing and compares (or, with `bless`, records) its output.
