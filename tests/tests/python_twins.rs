@@ -4,8 +4,9 @@
 //! Part 4's gevent twins where python3 has no gevent.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bookctl::results::{self, Key, KeyBuilder, Passed};
@@ -13,7 +14,7 @@ use bookctl::results::{self, Key, KeyBuilder, Passed};
 /// Every twin finishes in a second or two with the small arguments below.
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn listing(path: &str) -> std::path::PathBuf {
+fn listing(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../listings")
         .join(path)
@@ -133,14 +134,53 @@ fn limits_py_parks_and_finishes_every_greenlet() {
     twin.passed();
 }
 
+/// The interpreter `python3` names, asked once for the whole test: where it
+/// is, its version, and whether it has gevent. (pyenv's `python3` is a shell
+/// script that looks up the real interpreter: asking it once, and then
+/// starting the real one, saves that look-up for every twin.)
+struct Python {
+    executable: PathBuf,
+    /// `sys.executable` and `sys.version`, part of every record's key.
+    identity: Vec<u8>,
+    has_gevent: bool,
+}
+
+/// [`Python`], or why there is none.
+fn python() -> Result<&'static Python, &'static str> {
+    static PYTHON: OnceLock<Result<Python, String>> = OnceLock::new();
+    let found = PYTHON.get_or_init(|| {
+        let script = "import sys, importlib.util\n\
+            print(sys.executable)\n\
+            print(sys.version)\n\
+            print(importlib.util.find_spec('gevent') is not None)";
+        let output = match Command::new("python3").args(["-c", script]).output() {
+            Ok(output) => output,
+            Err(error) => return Err(format!("python3 is not available ({error})")),
+        };
+        assert!(
+            output.status.success(),
+            "python3 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        let [executable, version, has_gevent] = lines[..] else {
+            panic!("python3 printed something else:\n{text}");
+        };
+        Ok(Python {
+            executable: PathBuf::from(executable),
+            identity: format!("{executable} {version}").into_bytes(),
+            has_gevent: has_gevent == "True",
+        })
+    });
+    found.as_ref().map_err(String::as_str)
+}
+
 /// [`run_twin`] for a twin that imports gevent: skipped, saying so, where
 /// python3 has no gevent, unless `BOOK_PYTHON_REQUIRED=1` (CI) makes that a
 /// failure.
 fn run_gevent_twin(script: &str, args: &[&str]) -> Option<Twin> {
-    let has_gevent = Command::new("python3")
-        .args(["-c", "import gevent"])
-        .output()
-        .is_ok_and(|output| output.status.success());
+    let has_gevent = python().is_ok_and(|python| python.has_gevent);
     if !has_gevent {
         let required = std::env::var_os("BOOK_PYTHON_REQUIRED").is_some_and(|v| v == "1");
         assert!(
@@ -163,28 +203,18 @@ fn run_gevent_twin(script: &str, args: &[&str]) -> Option<Twin> {
 /// runs past `LIMIT` is killed and fails the test.
 fn run_twin(script: &str, args: &[&str]) -> Option<Twin> {
     let path = listing(script);
-    let identity = match Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable, sys.version)"])
-        .output()
-    {
-        Ok(output) if output.status.success() => output.stdout,
-        Ok(output) => panic!(
-            "python3 failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ),
-        Err(error) => {
+    let python = match python() {
+        Ok(python) => python,
+        Err(reason) => {
             // Straight to stderr: libtest would hide an `eprintln!` of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {script}: python3 is not available ({error})"
-            );
+            let _ = writeln!(std::io::stderr(), "SKIPPED {script}: {reason}");
             return None;
         }
     };
     let record = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/twins"));
     let key = results::hash_tree(
         KeyBuilder::new("python twin v1")
-            .part(&identity)
+            .part(&python.identity)
             .part(script.as_bytes())
             .part(args.join(" ").as_bytes()),
         path.parent().expect("a twin lives in a listing's folder"),
@@ -194,7 +224,7 @@ fn run_twin(script: &str, args: &[&str]) -> Option<Twin> {
     if record.contains(&key) {
         return None;
     }
-    let mut child = Command::new("python3")
+    let mut child = Command::new(&python.executable)
         .arg(&path)
         .args(args)
         .stdout(Stdio::piped())
