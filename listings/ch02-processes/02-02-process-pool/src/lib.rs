@@ -17,25 +17,11 @@
 //!   that job an error ([`JobError`]); the pool replaces the worker and the
 //!   other jobs go on. Every process the pool starts is reaped.
 //!
+//! The whole of a program that uses it, `examples/shout.rs`
+//! (`cargo run -p ch02-02-process-pool --example shout`):
+//!
 //! ```no_run
-//! use ch02_02_process_pool::{Pool, WORKER_ARG, WorkerCommand, worker};
-//!
-//! fn run_job(job: &str, input: &str) -> Result<String, String> {
-//!     match job {
-//!         "shout" => Ok(input.to_uppercase()),
-//!         _ => Err(format!("no job named `{job}`")),
-//!     }
-//! }
-//!
-//! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
-//!         return Ok(worker::serve(run_job)?);
-//!     }
-//!     let pool = Pool::new(2, WorkerCommand::current_exe()?)?;
-//!     assert_eq!(pool.submit("shout", "hello").get()?, "HELLO");
-//!     pool.join();
-//!     Ok(())
-//! }
+#![doc = include_str!("../examples/shout.rs")]
 //! ```
 
 mod job;
