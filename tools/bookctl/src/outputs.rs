@@ -44,9 +44,9 @@ pub struct Built {
 /// tokio, say, with other features than `cargo test` (which builds the
 /// default members, dev-dependencies included) and compile tokio and all
 /// above it a second time; so would two nested builds with different
-/// listings. `--examples` turns the dev-dependencies on too (the workspace
-/// has no examples, so it adds nothing to build). After `cargo test` this
-/// compiles nothing it compiled.
+/// listings. `--examples` turns the dev-dependencies on too (and builds the
+/// examples, as `cargo test` does). After `cargo test` this compiles nothing
+/// it compiled.
 ///
 /// A listing marked `build = "alone"` is built by a `cargo build` of its own
 /// instead, for a feature that must not reach the others (Listing 7-4's

@@ -99,14 +99,22 @@ impl Crates {
 
     /// Builds the dependencies of package `book-tests` in the Cargo workspace
     /// at `workspace` with cargo (its progress goes to the terminal) and
-    /// returns them. `cargo test` builds the same ones, so after it this is
-    /// quick; on a fresh clone it compiles them once.
+    /// returns them. They are built as a bare `cargo test` builds them, with
+    /// the libraries of the workspace's default members and their
+    /// dev-dependencies' features (`--examples`; see `outputs::build`), so
+    /// that after `cargo test` this compiles nothing, and `cargo test` after
+    /// this reuses it; on a fresh clone it compiles them once.
     pub fn build(workspace: &Path) -> Result<Crates> {
         let manifest = workspace.join("tests/Cargo.toml");
         let wanted = direct_dependencies(&manifest, &workspace.join("Cargo.toml"))?;
-        let (status, messages) =
-            crate::cargo::build(workspace, &["--package", "book-tests", "--lib"])
-                .with_context(|| format!("cannot run cargo in {}", workspace.display()))?;
+        let default_members = crate::cargo::default_members(workspace)
+            .with_context(|| format!("cannot run cargo metadata in {}", workspace.display()))?;
+        let mut args = vec!["--lib", "--examples"];
+        for package in &default_members {
+            args.extend(["--package", package.as_str()]);
+        }
+        let (status, messages) = crate::cargo::build(workspace, &args)
+            .with_context(|| format!("cannot run cargo in {}", workspace.display()))?;
         if !status.success() {
             bail!(
                 "cargo could not build the examples' crates ({status}); fix the error above, \
