@@ -137,7 +137,10 @@ fn limits_py_parks_and_finishes_every_greenlet() {
 /// The interpreter `python3` names, asked once for the whole test: where it
 /// is, its version, and whether it has gevent. (pyenv's `python3` is a shell
 /// script that looks up the real interpreter: asking it once, and then
-/// starting the real one, saves that look-up for every twin.)
+/// starting the real one, saves that look-up for every twin.) gevent is
+/// looked for with `find_spec`, which finds a module without importing it:
+/// a gevent that is installed but broken fails its twins instead of
+/// skipping them.
 struct Python {
     executable: PathBuf,
     /// `sys.executable` and `sys.version`, part of every record's key.
@@ -149,10 +152,11 @@ struct Python {
 fn python() -> Result<&'static Python, &'static str> {
     static PYTHON: OnceLock<Result<Python, String>> = OnceLock::new();
     let found = PYTHON.get_or_init(|| {
+        // One value a line; `sys.version` may itself hold a newline.
         let script = "import sys, importlib.util\n\
             print(sys.executable)\n\
-            print(sys.version)\n\
-            print(importlib.util.find_spec('gevent') is not None)";
+            print(importlib.util.find_spec('gevent') is not None)\n\
+            print(sys.version.replace('\\n', ' '))";
         let output = match Command::new("python3").args(["-c", script]).output() {
             Ok(output) => output,
             Err(error) => return Err(format!("python3 is not available ({error})")),
@@ -163,13 +167,19 @@ fn python() -> Result<&'static Python, &'static str> {
             String::from_utf8_lossy(&output.stderr)
         );
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let lines: Vec<&str> = text.lines().collect();
-        let [executable, version, has_gevent] = lines[..] else {
+        let mut lines = text.splitn(3, '\n');
+        let (Some(executable), Some(has_gevent), Some(version)) =
+            (lines.next(), lines.next(), lines.next())
+        else {
             panic!("python3 printed something else:\n{text}");
         };
+        // An interpreter that cannot tell its own path is started by name.
+        let executable = Some(PathBuf::from(executable))
+            .filter(|path| path.is_file())
+            .unwrap_or_else(|| PathBuf::from("python3"));
         Ok(Python {
-            executable: PathBuf::from(executable),
-            identity: format!("{executable} {version}").into_bytes(),
+            identity: format!("{} {}", executable.display(), version.trim_end()).into_bytes(),
+            executable,
             has_gevent: has_gevent == "True",
         })
     });

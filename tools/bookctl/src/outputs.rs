@@ -40,21 +40,25 @@ pub struct Built {
 /// All of them, whichever the caller runs, and together with the workspace's
 /// default members, so that this build shares a bare `cargo test`'s instead
 /// of compiling its own. Cargo turns a dependency's features on for
-/// everything one run builds: `cargo build -p <listing>` alone would resolve
-/// tokio, say, with other features than `cargo test` (which builds the
-/// default members, dev-dependencies included) and compile tokio and all
-/// above it a second time; so would two nested builds with different
-/// listings. `--examples` turns the dev-dependencies on too (and builds the
-/// examples, as `cargo test` does). After `cargo test` this compiles nothing
-/// it compiled.
+/// everything one run builds, and a crate whose dependencies differ is a
+/// different build: `cargo build -p <listing>` alone would resolve libc,
+/// say, without the `extra_traits` that may (through nix) turns on in
+/// `cargo test` (which builds the default members, dev-dependencies
+/// included), and so compile tokio and everything above libc a second time;
+/// so would two nested builds with different listings. `--examples` turns
+/// the dev-dependencies on too (and builds the examples, as `cargo test`
+/// does). After `cargo test` this compiles nothing it compiled.
 ///
 /// A listing marked `build = "alone"` is built by a `cargo build` of its own
-/// instead, for a feature that must not reach the others (Listing 7-4's
-/// `deadlock_detection`, which would also change parking_lot under mdBook in
-/// the tests' build script and so build the book's tool twice).
+/// instead, for a feature that must not reach the others: Listing 7-4's
+/// `deadlock_detection` would change parking_lot under may and under the
+/// mdBook that the tests link, and so build those, and the book's tool,
+/// once more (the tests' build script, which runs the same tool, would keep
+/// the parking_lot without it). A default member cannot be built alone:
+/// `cargo test` builds it with the rest whatever this says.
 pub fn build(root: &Path) -> Result<Built, BookError> {
     let listings = crate::listings::discover(root)?;
-    let package = |listing: &Listing| match &listing.kind {
+    let package_of = |listing: &Listing| match &listing.kind {
         ListingKind::Program { package, .. } | ListingKind::Extension { package, .. } => {
             Some(package.clone())
         }
@@ -62,15 +66,27 @@ pub fn build(root: &Path) -> Result<Built, BookError> {
     };
     let default_members = cargo::default_members(root)
         .map_err(|e| BookError::io("run cargo metadata in", root, e))?;
-    let together: Vec<String> = default_members
-        .into_iter()
-        .chain(
-            listings
-                .iter()
-                .filter(|listing| !listing.builds_alone)
-                .filter_map(package),
-        )
-        .collect();
+    if let Some(listing) = listings.iter().find(|listing| {
+        listing.builds_alone
+            && package_of(listing).is_some_and(|package| default_members.contains(&package))
+    }) {
+        return Err(BookError::ListingMetadata {
+            manifest: listing.dir.join("Cargo.toml"),
+            reason: "`build = \"alone\"` on a default member of the workspace, which \
+                     `cargo test` builds with all the others"
+                .into(),
+        });
+    }
+    let mut together: Vec<String> = default_members;
+    for package in listings
+        .iter()
+        .filter(|listing| !listing.builds_alone)
+        .filter_map(package_of)
+    {
+        if !together.contains(&package) {
+            together.push(package);
+        }
+    }
     let mut built = Built::default();
     let mut add = |packages: &[String], targets: &[&str]| -> Result<(), BookError> {
         let mut args = vec!["--quiet"];
@@ -95,7 +111,7 @@ pub fn build(root: &Path) -> Result<Built, BookError> {
     };
     add(&together, &["--lib", "--bins", "--examples"])?;
     for alone in listings.iter().filter(|listing| listing.builds_alone) {
-        if let Some(package) = package(alone) {
+        if let Some(package) = package_of(alone) {
             // Its library and programs, whichever it has.
             add(&[package], &[])?;
         }

@@ -123,7 +123,8 @@ fn python3() -> Command {
 /// `python3` with the modules a test needs, or a visible skip. Asked once
 /// per list of modules, and with `find_spec`, which finds a module without
 /// importing it: importing redis-py alone takes a third of a second of CPU,
-/// and several tests ask.
+/// and several tests ask. (So a module that is installed but broken fails
+/// the test that uses it instead of skipping it.)
 fn python_with(test: &str, modules: &str) -> bool {
     static FOUND: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
     let mut found = FOUND.lock().unwrap_or_else(PoisonError::into_inner);

@@ -117,7 +117,8 @@ impl Crates {
             .with_context(|| format!("cannot run cargo in {}", workspace.display()))?;
         if !status.success() {
             bail!(
-                "cargo could not build the examples' crates ({status}); fix the error above, \
+                "cargo could not build the examples' crates and the workspace's default members \
+                 ({status}); fix the error above, \
                  or start with --std-only to run only examples that need no crates"
             );
         }
