@@ -4,11 +4,17 @@
 //!
 //! It needs Chromium, Node.js and `npm ci` in tests/browser (`.ci/run` sets
 //! them up). Without them the test is skipped, and says so; with
-//! `BOOK_BROWSER_TEST_REQUIRED` set (as in CI) it fails instead.
+//! `BOOK_BROWSER_TEST_REQUIRED` set (as in CI) it fails instead. Once it
+//! passed, it runs again only when something it depends on changed
+//! ([`inputs`]; `BOOK_TEST_CACHE=off` runs it every time, as CI does).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use bookctl::results::{self, KeyBuilder};
+
+mod common;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -58,6 +64,43 @@ fn copy_book(to: &Path) {
     }
 }
 
+/// What the test's outcome depends on besides its own executable and the
+/// machine: the tool it serves the book with, the book it copies, the
+/// scripts that drive Chromium, Chromium and Node themselves, and the
+/// versions of the crates a Run compiles against. `None` if one cannot be
+/// read (then the test runs).
+fn inputs(chromium: &Path, key: KeyBuilder) -> Option<KeyBuilder> {
+    let root = workspace();
+    let mut key = key;
+    for file in [Path::new(env!("CARGO_BIN_EXE_bookctl")), chromium] {
+        let metadata = std::fs::metadata(file).ok()?;
+        let modified = metadata
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        key = key
+            .part(&metadata.len().to_le_bytes())
+            .part(&modified.as_nanos().to_le_bytes());
+    }
+    let node = Command::new("node").arg("--version").output().ok()?;
+    key = key.part(&node.stdout);
+    for file in [
+        "book.toml",
+        "Cargo.lock",
+        "tests/browser/package-lock.json",
+        "tests/browser/run-buttons.mjs",
+    ] {
+        key = key
+            .part(file.as_bytes())
+            .part(&std::fs::read(root.join(file)).ok()?);
+    }
+    for dir in ["src", "theme", "listings"] {
+        key = results::hash_tree(key.part(dir.as_bytes()), &root.join(dir)).ok()?;
+    }
+    Some(key)
+}
+
 /// The server, stopped when dropped.
 struct Serving(Child);
 
@@ -85,6 +128,14 @@ fn run_buttons_and_live_reload_work_in_chromium() {
         let _ = writeln!(std::io::stderr(), "SKIPPED browser test: {why}");
         return;
     }
+    common::unless_passed_given(
+        "run_buttons_and_live_reload_work_in_chromium",
+        |key| inputs(&chromium, key),
+        || run_buttons_and_live_reload_work(&chromium),
+    );
+}
+
+fn run_buttons_and_live_reload_work(chromium: &Path) {
     let book = tempfile::tempdir().expect("a temporary directory");
     copy_book(book.path());
 
@@ -116,7 +167,7 @@ fn run_buttons_and_live_reload_work_in_chromium() {
         .arg(workspace().join("tests/browser/run-buttons.mjs"))
         .arg(&url)
         .arg(book.path())
-        .env("CHROMIUM", &chromium)
+        .env("CHROMIUM", chromium)
         .output()
         .expect("node runs");
     drop(server);

@@ -109,13 +109,11 @@ fn machine() -> String {
     format!("{} | {uid}", Sandbox::detect(Caps::default()).describe())
 }
 
-fn key(test: &str) -> Option<Key> {
-    Some(
-        KeyBuilder::new(&format!("serve test {test} v1"))
-            .running_executable()?
-            .part(machine().as_bytes())
-            .finish(),
-    )
+fn key(test: &str, inputs: impl FnOnce(KeyBuilder) -> Option<KeyBuilder>) -> Option<Key> {
+    let key = KeyBuilder::new(&format!("serve test {test} v1"))
+        .running_executable()?
+        .part(machine().as_bytes());
+    Some(inputs(key)?.finish())
 }
 
 /// Runs a test of the runner (most compile an example, some wait out a time
@@ -123,8 +121,19 @@ fn key(test: &str) -> Option<Key> {
 /// machine (`bookctl::results`; `BOOK_TEST_CACHE=off` runs it every time, as
 /// CI does).
 pub fn unless_passed(test: &str, check: impl FnOnce()) {
+    unless_passed_given(test, Some, check);
+}
+
+/// [`unless_passed`], for a test that depends on more than its executable
+/// and the machine: `inputs` adds what (`None` when something cannot be
+/// read, and then the test runs).
+pub fn unless_passed_given(
+    test: &str,
+    inputs: impl FnOnce(KeyBuilder) -> Option<KeyBuilder>,
+    check: impl FnOnce(),
+) {
     let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/serve"));
-    let key = key(test);
+    let key = key(test, inputs);
     if key.as_ref().is_some_and(|key| passed.contains(key)) {
         return;
     }
