@@ -41,14 +41,21 @@ impl KeyBuilder {
     /// executable is rebuilt whenever its code, bookctl or the compiler
     /// changes. `None` if it cannot be read (then nothing is recorded).
     pub fn running_executable(self) -> Option<KeyBuilder> {
-        let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-        let modified = exe
+        self.file_stamp(&std::env::current_exe().ok()?)
+    }
+
+    /// Adds the size and modification time of the file at `path` (an
+    /// executable, which a build rewrites whole): cheaper than its contents.
+    /// `None` if it cannot be read.
+    pub fn file_stamp(self, path: &Path) -> Option<KeyBuilder> {
+        let metadata = std::fs::metadata(path).ok()?;
+        let modified = metadata
             .modified()
             .ok()?
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?;
         Some(
-            self.part(&exe.len().to_le_bytes())
+            self.part(&metadata.len().to_le_bytes())
                 .part(&modified.as_nanos().to_le_bytes()),
         )
     }

@@ -71,18 +71,9 @@ fn copy_book(to: &Path) {
 /// read (then the test runs).
 fn inputs(chromium: &Path, key: KeyBuilder) -> Option<KeyBuilder> {
     let root = workspace();
-    let mut key = key;
-    for file in [Path::new(env!("CARGO_BIN_EXE_bookctl")), chromium] {
-        let metadata = std::fs::metadata(file).ok()?;
-        let modified = metadata
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        key = key
-            .part(&metadata.len().to_le_bytes())
-            .part(&modified.as_nanos().to_le_bytes());
-    }
+    let mut key = key
+        .file_stamp(Path::new(env!("CARGO_BIN_EXE_bookctl")))?
+        .file_stamp(chromium)?;
     let node = Command::new("node").arg("--version").output().ok()?;
     key = key.part(&node.stdout);
     for file in [
