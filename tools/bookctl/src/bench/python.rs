@@ -348,7 +348,24 @@ mod tests {
         let path = dir.join("python3.14t");
         std::fs::write(&path, format!("#!/bin/sh\necho '{record}'\n")).expect("writes");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        wait_until_executable(&path);
         path
+    }
+
+    /// Waits (bounded) until the script just written at `path` can be run.
+    /// Another test thread that forks while the file is still open for
+    /// writing gives its child a copy of that descriptor, and until the
+    /// child execs, the kernel refuses to run the file ("text file busy").
+    fn wait_until_executable(path: &Path) {
+        for _ in 0..500 {
+            match std::process::Command::new(path).output() {
+                Err(error) if error.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                _ => return,
+            }
+        }
+        panic!("{} stayed busy for 5 s", path.display());
     }
 
     #[test]
