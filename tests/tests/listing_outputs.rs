@@ -93,16 +93,9 @@ fn every_listing_prints_what_the_book_shows() {
 /// folder (`output.txt`, the masks in `Cargo.toml`, anything it reads).
 /// `None` (always run) if one of them cannot be read.
 fn key(listing: &Listing, executable: &Path) -> Option<Key> {
-    let metadata = std::fs::metadata(executable).ok()?;
-    let modified = metadata
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
     let key = KeyBuilder::new("listing output v1")
         .part(executable.to_string_lossy().as_bytes())
-        .part(&metadata.len().to_le_bytes())
-        .part(&modified.as_nanos().to_le_bytes());
+        .file_stamp(executable)?;
     results::hash_tree(key, &listing.dir)
         .ok()
         .map(KeyBuilder::finish)

@@ -29,6 +29,18 @@ pub fn build(root: &Path, args: &[&str]) -> std::io::Result<(ExitStatus, Vec<ser
     Ok((output.status, messages))
 }
 
+/// [`build`], with a failed build as an error: every JSON message of a build
+/// that succeeded.
+pub fn build_successfully(root: &Path, args: &[&str]) -> std::io::Result<Vec<serde_json::Value>> {
+    let (status, messages) = build(root, args)?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!(
+            "cargo build exited with {status}"
+        )));
+    }
+    Ok(messages)
+}
+
 /// The workspace's default members, by package name: what a bare
 /// `cargo test` or `cargo build` in `root` builds.
 pub fn default_members(root: &Path) -> std::io::Result<Vec<String>> {

@@ -29,15 +29,8 @@ pub fn build(
     for package in packages {
         args.extend(["--package", package]);
     }
-    let (status, messages) =
-        cargo::build(root, &args).map_err(|e| BookError::io("run cargo in", root, e))?;
-    if !status.success() {
-        return Err(BookError::io(
-            "build the extension modules in",
-            root,
-            std::io::Error::other(format!("cargo build exited with {status}")),
-        ));
-    }
+    let messages = cargo::build_successfully(root, &args)
+        .map_err(|e| BookError::io("build the extension modules in", root, e))?;
     Ok(libraries(&messages))
 }
 

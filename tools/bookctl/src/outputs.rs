@@ -94,15 +94,8 @@ pub fn build(root: &Path) -> Result<Built, BookError> {
         for package in packages {
             args.extend(["--package", package.as_str()]);
         }
-        let (status, messages) =
-            cargo::build(root, &args).map_err(|e| BookError::io("run cargo in", root, e))?;
-        if !status.success() {
-            return Err(BookError::io(
-                "build the listings in",
-                root,
-                std::io::Error::other(format!("cargo build exited with {status}")),
-            ));
-        }
+        let messages = cargo::build_successfully(root, &args)
+            .map_err(|e| BookError::io("build the listings in", root, e))?;
         built.executables.extend(cargo::executables(&messages));
         built
             .libraries
