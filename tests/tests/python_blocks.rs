@@ -4,15 +4,16 @@
 //! - a block is a whole program once its hidden lines (those starting with
 //!   `~`, which mdBook hides on the page) are shown, and it must exit with
 //!   status 0 within [`TIME_LIMIT`];
-//! - it runs on the oldest and on the newest CPython found (3.11 or newer:
-//!   `python3`, `python3.N` on the PATH, pyenv's), the two the book promises;
+//! - it runs on the oldest CPython found (3.11 or newer: `python3`,
+//!   `python3.N` on the PATH, pyenv's), and with `BOOK_EVERY_PYTHON=1` (as
+//!   `.ci/run` sets it) on the newest too, the two ends the book promises;
 //! - an exception that escapes a thread, an asyncio task or callback whose
 //!   failure nobody retrieves, and an exception Python can only print
 //!   ("Exception ignored in …") fail the block, although CPython exits with
 //!   status 0 after printing them: [`PRELUDE`] sees to that;
-//! - `python,requires=3.14` runs it on the oldest and the newest interpreter
-//!   that are at least that version, `requires=gevent` on those that import
-//!   that module; it is skipped visibly where there is none;
+//! - `python,requires=3.14` runs it on the oldest (and the newest)
+//!   interpreter that is at least that version, `requires=gevent` on those
+//!   that import that module; it is skipped visibly where there is none;
 //! - `python,no_run` is only compiled (`py_compile`);
 //! - `python,output` (or `output=unordered`) compares what it prints with the
 //!   first ```` ```text ```` block after it.
@@ -200,12 +201,26 @@ fn every_python_block_of_the_book_runs() {
     let prelude = Prelude::write();
     let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/python"));
     let show_times = std::env::var_os("BOOK_TEST_TIMES").is_some_and(|v| v == "1");
+    // Both ends of the supported range in CI; the oldest alone by default,
+    // which halves a first run's time on a machine with several versions.
+    let both_ends = std::env::var_os("BOOK_EVERY_PYTHON").is_some_and(|v| v == "1");
+    let on = if newest.version == oldest.version {
+        oldest.describe()
+    } else if both_ends {
+        format!("{} and {}", oldest.describe(), newest.describe())
+    } else {
+        format!(
+            "{} (BOOK_EVERY_PYTHON=1 adds {})",
+            oldest.describe(),
+            newest.describe()
+        )
+    };
 
     // Which interpreters each block runs on, or why it is skipped there.
     let mut runs: Vec<(&PythonBlock, &Interpreter)> = Vec::new();
     let mut skips: Vec<(String, String)> = Vec::new();
     for block in &blocks {
-        match interpreters.for_block(block) {
+        match interpreters.for_block(block, both_ends) {
             Ok((chosen, not_here)) => {
                 runs.extend(chosen.into_iter().map(|python| (block, python)));
                 skips.extend(not_here.into_iter().map(|why| (block.describe(), why)));
@@ -263,11 +278,9 @@ fn every_python_block_of_the_book_runs() {
     }
     let _ = writeln!(
         std::io::stderr(),
-        "python blocks: {} blocks, {} runs on {} and {}; {} run now{}",
+        "python blocks: {} blocks, {} runs on {on}; {} run now{}",
         blocks.len(),
         runs.len(),
-        oldest.describe(),
-        newest.describe(),
         ran.into_inner().expect("no panic while held"),
         if passed.is_on() {
             format!(
@@ -696,10 +709,14 @@ impl Interpreters {
         self.0.iter().max_by_key(|found| found.version)
     }
 
-    /// The interpreters `block` runs on (the oldest and the newest of those
-    /// that meet its `requires`), with the reasons it does not run on the
-    /// others of those two; or why it runs on none.
-    fn for_block(&self, block: &PythonBlock) -> Result<(Vec<&Interpreter>, Vec<String>), String> {
+    /// The interpreters `block` runs on (the oldest of those that meet its
+    /// `requires`, and the newest with `both_ends`), with the reasons it does
+    /// not run on the others of those two; or why it runs on none.
+    fn for_block(
+        &self,
+        block: &PythonBlock,
+        both_ends: bool,
+    ) -> Result<(Vec<&Interpreter>, Vec<String>), String> {
         let requirement = block.attributes.get("requires");
         let version = requirement.and_then(|wanted| parse_version(wanted));
         let fit: Vec<&Interpreter> = self
@@ -717,7 +734,7 @@ impl Interpreters {
             ));
         };
         let mut chosen = vec![*oldest];
-        if newest.version != oldest.version {
+        if both_ends && newest.version != oldest.version {
             chosen.push(*newest);
         }
         let mut not_here = Vec::new();
