@@ -5,10 +5,10 @@
 //! one back and forth).
 //!
 //! Not with `--release`, which the book advises for loom tests in general:
-//! these two models run nine executions between them, in hundredths of a
-//! second unoptimised, and an optimised build of loom and its dependencies
-//! takes about twice as long to compile as this one (20 s against 11 s on
-//! two cores).
+//! this crate's two models are small and run in hundredths of a second
+//! unoptimised, and an optimised build of loom and its dependencies takes
+//! about twice as long to compile as this one (20 s against 11 s on two
+//! cores).
 
 use std::path::Path;
 use std::process::Command;
