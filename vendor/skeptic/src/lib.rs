@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use crate::rt::SkepticError;
 
@@ -215,19 +215,23 @@ fn extract_tests_from_string(s: &str, file_stem: &str) -> (Vec<Test>, Option<Str
     let mut line_cursor = (0usize, 0usize);
     // Oh this isn't actually a test but a legacy template
     let mut old_template = None;
+    // The info string of the fenced block being read: the end event no
+    // longer carries it (pulldown-cmark 0.10 and later).
+    let mut fence_info = String::new();
 
     for (event, range) in parser.into_offset_iter() {
         match event {
-            Event::Start(Tag::Heading(level, ..)) if level < HeadingLevel::H3 => {
+            Event::Start(Tag::Heading { level, .. }) if level < HeadingLevel::H3 => {
                 buffer = Buffer::Heading(String::new());
             }
-            Event::End(Tag::Heading(level, ..)) if level < HeadingLevel::H3 => {
+            Event::End(TagEnd::Heading(level)) if level < HeadingLevel::H3 => {
                 let cur_buffer = mem::replace(&mut buffer, Buffer::None);
                 if let Buffer::Heading(sect) = cur_buffer {
                     section = Some(sanitize_test_name(&sect));
                 }
             }
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(ref info))) => {
+                fence_info = info.to_string();
                 let code_block_info = parse_code_block_info(info);
                 if code_block_info.is_rust {
                     buffer = Buffer::Code(Vec::new());
@@ -249,8 +253,8 @@ fn extract_tests_from_string(s: &str, file_stem: &str) -> (Vec<Test>, Option<Str
                     buf.push_str(&text);
                 }
             }
-            Event::End(Tag::CodeBlock(CodeBlockKind::Fenced(ref info))) => {
-                let code_block_info = parse_code_block_info(info);
+            Event::End(TagEnd::CodeBlock) => {
+                let code_block_info = parse_code_block_info(&mem::take(&mut fence_info));
                 if let Buffer::Code(buf) = mem::replace(&mut buffer, Buffer::None) {
                     if code_block_info.is_old_template {
                         old_template = Some(buf.into_iter().collect())
@@ -295,10 +299,12 @@ fn load_templates(path: &Path) -> Result<HashMap<String, String>, SkepticError> 
     let parser = Parser::new(s);
 
     let mut code_buffer = None;
+    let mut fence_info = String::new();
 
     for event in parser {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(ref info))) => {
+                fence_info = info.to_string();
                 let code_block_info = parse_code_block_info(info);
                 if code_block_info.is_rust {
                     code_buffer = Some(Vec::new());
@@ -309,8 +315,8 @@ fn load_templates(path: &Path) -> Result<HashMap<String, String>, SkepticError> 
                     buf.push(text.to_string());
                 }
             }
-            Event::End(Tag::CodeBlock(CodeBlockKind::Fenced(ref info))) => {
-                let code_block_info = parse_code_block_info(info);
+            Event::End(TagEnd::CodeBlock) => {
+                let code_block_info = parse_code_block_info(&mem::take(&mut fence_info));
                 if let Some(buf) = code_buffer.take() {
                     if let Some(t) = code_block_info.template {
                         map.insert(t, buf.into_iter().collect());

@@ -288,7 +288,7 @@ fn prepare(root_dir: &str, target_dir: &str) -> Arc<Prepared> {
             package
                 .targets
                 .iter()
-                .find(|target| target.kind.iter().any(|kind| kind == "lib"))
+                .find(|target| target.kind.iter().any(|kind| *kind == cargo_metadata::TargetKind::Lib))
         })
         .map(|target| target.name.replace('-', "_"));
 
