@@ -202,7 +202,7 @@ fn every_python_block_of_the_book_runs() {
     let passed = Passed::open(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("passed/python"));
     let show_times = std::env::var_os("BOOK_TEST_TIMES").is_some_and(|v| v == "1");
     // Both ends of the supported range in CI; the oldest alone by default,
-    // which halves a first run's time on a machine with several versions.
+    // which halves the number of runs on a machine with several versions.
     let both_ends = std::env::var_os("BOOK_EVERY_PYTHON").is_some_and(|v| v == "1");
     let on = if newest.version == oldest.version {
         oldest.describe()
@@ -711,7 +711,8 @@ impl Interpreters {
 
     /// The interpreters `block` runs on (the oldest of those that meet its
     /// `requires`, and the newest with `both_ends`), with the reasons it does
-    /// not run on the others of those two; or why it runs on none.
+    /// not run on the ends of the range without them (a module missing
+    /// there); or why it runs on none.
     fn for_block(
         &self,
         block: &PythonBlock,
@@ -724,33 +725,46 @@ impl Interpreters {
             .iter()
             .filter(|found| version.is_none_or(|wanted| found.version >= wanted))
             .collect();
-        let (Some(oldest), Some(newest)) = (
-            fit.iter().min_by_key(|found| found.version),
-            fit.iter().max_by_key(|found| found.version),
-        ) else {
+        if fit.is_empty() {
             return Err(format!(
                 "needs Python {}",
                 requirement.map_or("", String::as_str)
             ));
+        }
+        let Some(module) = requirement.filter(|_| version.is_none()) else {
+            return Ok((ends(&fit, both_ends), Vec::new()));
         };
-        let mut chosen = vec![*oldest];
-        if both_ends && newest.version != oldest.version {
-            chosen.push(*newest);
+        // An end of the range without the module is reported (CI installs it
+        // in every interpreter, and fails on the report); the block runs on
+        // the ends of those that have it, if any does.
+        let not_here = ends(&fit, both_ends)
+            .into_iter()
+            .filter(|python| !python.imports(module))
+            .map(|python| {
+                format!(
+                    "needs the module {module}, which {} cannot import",
+                    python.describe()
+                )
+            })
+            .collect();
+        let importing: Vec<&Interpreter> = fit
+            .into_iter()
+            .filter(|python| python.imports(module))
+            .collect();
+        Ok((ends(&importing, both_ends), not_here))
+    }
+}
+
+/// The oldest interpreter of `pool`, and its newest too with `both_ends`.
+fn ends<'a>(pool: &[&'a Interpreter], both_ends: bool) -> Vec<&'a Interpreter> {
+    let oldest = pool.iter().min_by_key(|found| found.version);
+    let newest = pool.iter().max_by_key(|found| found.version);
+    match (oldest, newest) {
+        (Some(oldest), Some(newest)) if both_ends && newest.version != oldest.version => {
+            vec![*oldest, *newest]
         }
-        let mut not_here = Vec::new();
-        if let Some(module) = requirement.filter(|_| version.is_none()) {
-            chosen.retain(|python| {
-                let imports = python.imports(module);
-                if !imports {
-                    not_here.push(format!(
-                        "needs the module {module}, which {} cannot import",
-                        python.describe()
-                    ));
-                }
-                imports
-            });
-        }
-        Ok((chosen, not_here))
+        (Some(oldest), _) => vec![*oldest],
+        _ => Vec::new(),
     }
 }
 
@@ -841,6 +855,42 @@ fn blocks_take_their_attributes_and_the_text_block_after_them() {
     assert_eq!(blocks[2].program, "import sys\nprint(2)\n");
     // A Rust block in between: the text after it is not the Python's.
     assert!(blocks[2].following_text.is_none());
+}
+
+#[test]
+fn a_block_runs_on_the_ends_of_the_interpreters_that_meet_its_requirement() {
+    // Imports known in advance: nothing is started.
+    let python = |minor: u32, has_gevent: bool| Interpreter {
+        path: PathBuf::from(format!("/usr/bin/python3.{minor}")),
+        version: (3, minor),
+        fingerprint: String::new(),
+        importable: Mutex::new(BTreeMap::from([("gevent".to_owned(), has_gevent)])),
+    };
+    let found = Interpreters(vec![python(11, false), python(12, true), python(13, true)]);
+    let minors = |chosen: &[&Interpreter]| -> Vec<u32> {
+        chosen.iter().map(|python| python.version.1).collect()
+    };
+    let mut plain = block("print(1)\n");
+    let (chosen, _) = found.for_block(&plain, false).expect("runs");
+    assert_eq!(minors(&chosen), [11]);
+    let (chosen, _) = found.for_block(&plain, true).expect("runs");
+    assert_eq!(minors(&chosen), [11, 13]);
+
+    plain.attributes.insert("requires".into(), "3.12".into());
+    let (chosen, _) = found.for_block(&plain, false).expect("runs");
+    assert_eq!(minors(&chosen), [12]);
+    plain.attributes.insert("requires".into(), "3.14".into());
+    assert!(found.for_block(&plain, true).is_err());
+
+    // The oldest lacks gevent: reported, and the block runs on the oldest
+    // that has it rather than nowhere.
+    plain.attributes.insert("requires".into(), "gevent".into());
+    let (chosen, not_here) = found.for_block(&plain, false).expect("runs");
+    assert_eq!(minors(&chosen), [12]);
+    assert_eq!(not_here.len(), 1);
+    assert!(not_here[0].contains("python3.11"), "{not_here:?}");
+    let (chosen, _) = found.for_block(&plain, true).expect("runs");
+    assert_eq!(minors(&chosen), [12, 13]);
 }
 
 /// The interpreters of this machine, found once for all the tests of this

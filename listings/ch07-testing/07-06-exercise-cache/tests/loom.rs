@@ -24,8 +24,9 @@ fn the_loom_tests_pass() {
         .args(["test", "--quiet", "--lib", "--target-dir"])
         .arg(&target)
         // The workspace's dev profile optimises regex for the Chinese
-        // edition's extraction; here it only parses loom's empty `LOOM_LOG`
-        // filter, and optimising it would make this build two thirds longer.
+        // edition's extraction; here it is only compiled in (loom's
+        // tracing-subscriber asks for its `env-filter` feature) and never
+        // runs, and optimising it would make this build two thirds longer.
         .args([
             "--config",
             "profile.dev.package.regex-automata.opt-level=0",
