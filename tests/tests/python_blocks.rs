@@ -736,9 +736,11 @@ impl Interpreters {
         };
         // An end of the range without the module is reported (CI installs it
         // in every interpreter, and fails on the report); the block runs on
-        // the ends of those that have it, if any does.
-        let not_here = ends(&fit, both_ends)
-            .into_iter()
+        // the ends of those that have it, if any does. The others are asked
+        // only then: each question imports the module once.
+        let chosen = ends(&fit, both_ends);
+        let not_here: Vec<String> = chosen
+            .iter()
             .filter(|python| !python.imports(module))
             .map(|python| {
                 format!(
@@ -747,6 +749,9 @@ impl Interpreters {
                 )
             })
             .collect();
+        if not_here.is_empty() {
+            return Ok((chosen, not_here));
+        }
         let importing: Vec<&Interpreter> = fit
             .into_iter()
             .filter(|python| python.imports(module))
